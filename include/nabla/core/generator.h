@@ -1,0 +1,16 @@
+#pragma once
+/// The seeded random generator behind rand, randn and the initialisers.
+#include <cstdint>
+#include <random>
+
+namespace nabla {
+
+/// Seeds the default generator, so that rand/randn/initialisers repeat run to run.
+void manual_seed(std::uint64_t seed);
+
+namespace detail {
+/// The process-wide generator (mt19937_64); callers hold default_generator_mutex() while drawing.
+std::mt19937_64& default_generator();
+}  // namespace detail
+
+}  // namespace nabla

@@ -1,0 +1,106 @@
+#pragma once
+// How an op records itself in the graph: record(name, output, inputs, saved, backward).
+// The backward lambda receives a BackwardContext and the upstream gradient and returns one
+// downstream gradient per input (undefined where the input needs none).
+#include <utility>
+#include <vector>
+
+#include <nabla/autograd/grad_mode.h>
+#include <nabla/autograd/node.h>
+
+#include "core/tensor_impl.h"
+
+namespace nabla::detail {
+
+/// What a backward lambda may read: saved tensors, the inputs' shapes and which inputs need grads.
+class BackwardContext {
+ public:
+  BackwardContext(const std::vector<autograd::SavedTensor>& saved, const std::shared_ptr<autograd::Node>& self,
+                  const char* op)
+      : saved_(saved), self_(self), op_(op) {}
+  /// Saved tensor i, reattached to the graph (so create_graph differentiates through it).
+  Tensor saved(std::size_t i) const { return saved_[i].unpack(self_, op_); }
+  /// Shape of input i as the op received it.
+  const Shape& input_shape(std::size_t i) const { return self_->input_meta()[i].shape; }
+  /// True when input i wants a gradient.
+  bool needs_grad(std::size_t i) const { return self_->next_edges()[i].fn != nullptr; }
+
+ private:
+  const std::vector<autograd::SavedTensor>& saved_;
+  const std::shared_ptr<autograd::Node>& self_;
+  const char* op_;
+};
+
+/// A node whose backward is a lambda stored inline (no std::function, no extra allocation).
+template <class Backward>
+class LambdaNode final : public autograd::Node {
+ public:
+  LambdaNode(const char* name, Backward backward) : name_(name), backward_(std::move(backward)) {}
+
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    if (released_)
+      throw Error(std::string(name_) +
+                  ": trying to backward through the graph a second time (its saved values were freed after the "
+                  "first backward); pass retain_graph=true to the first backward to keep them");
+    auto self = shared_from_this();
+    BackwardContext ctx(saved_, self, name_);
+    return backward_(ctx, grads[0]);
+  }
+  std::string name() const override { return name_; }
+  void release_saved() override {
+    for (auto& s : saved_) s.reset();
+    released_ = true;
+  }
+  std::vector<autograd::SavedTensor> saved_;
+
+ private:
+  const char* name_;
+  Backward backward_;
+};
+
+/// True when recording is on and any input requires grad.
+inline bool needs_record(std::initializer_list<const Tensor*> inputs) {
+  if (!is_grad_enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+/// Makes `node` the grad_fn of `out` (which must be fresh) and points its edges at `inputs`.
+void attach(const std::shared_ptr<autograd::Node>& node, const std::vector<const Tensor*>& inputs, Tensor& out);
+
+/// Records `out` as produced by op `name` from `inputs`; `saved` are kept for `backward`.
+template <class Backward>
+Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs,
+              std::initializer_list<Tensor> saved, Backward backward) {
+  std::vector<const Tensor*> in;
+  in.reserve(inputs.size());
+  bool any = false;
+  for (const Tensor& t : inputs) {
+    in.push_back(&t);
+    any = any || (t.defined() && t.requires_grad());
+  }
+  if (!any || !is_grad_enabled()) return out;
+  auto node = std::make_shared<LambdaNode<Backward>>(name, std::move(backward));
+  node->saved_.reserve(saved.size());
+  for (const Tensor& s : saved) node->saved_.emplace_back(s, s.impl() == out.impl());
+  attach(node, in, out);
+  return out;
+}
+
+/// Same, for an input list of any length (cat, stack).
+template <class Backward>
+Tensor record_list(const char* name, Tensor out, const std::vector<Tensor>& inputs, Backward backward) {
+  bool any = false;
+  std::vector<const Tensor*> in;
+  for (const Tensor& t : inputs) {
+    in.push_back(&t);
+    any = any || t.requires_grad();
+  }
+  if (!any || !is_grad_enabled()) return out;
+  auto node = std::make_shared<LambdaNode<Backward>>(name, std::move(backward));
+  attach(node, in, out);
+  return out;
+}
+
+}  // namespace nabla::detail

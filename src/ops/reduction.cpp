@@ -1,0 +1,208 @@
+// Reductions, softmax and log-softmax: forward kernel and backward side by side.
+#include <nabla/ops/reduction.h>
+
+#include <algorithm>
+
+#include <nabla/autograd/grad_mode.h>
+#include <nabla/ops/arithmetic.h>
+#include <nabla/ops/shape.h>
+#include <nabla/ops/unary.h>
+
+#include "autograd/record.h"
+#include "kernels/reduce.h"
+
+namespace nabla {
+using detail::BackwardContext;
+using detail::record;
+using Grads = std::vector<Tensor>;
+
+namespace {
+// Shape of a reduction over `dim`: the dim kept with size 1, or removed.
+Shape reduced_shape(const Shape& shape, std::int64_t dim, bool keepdim) {
+  Shape out = shape;
+  if (shape.empty()) return out;
+  if (keepdim) out[dim] = 1;
+  else out.erase(out.begin() + dim);
+  return out;
+}
+
+// The upstream gradient of a reduction over `dims`, reshaped so it broadcasts against the input.
+Tensor unsqueeze_reduced(const Tensor& g, const Shape& input_shape, Shape dims, bool keepdim) {
+  if (keepdim || input_shape.empty()) return g;
+  std::sort(dims.begin(), dims.end());
+  Tensor out = g;
+  for (auto d : dims) out = out.unsqueeze(d);
+  return out;
+}
+
+// Sum over one dim, no graph.
+Tensor sum_dim_forward(const Tensor& x, std::int64_t dim, bool keepdim) {
+  const Tensor xc = detail::dense(x);
+  Tensor out = detail::make_empty(reduced_shape(x.shape(), dim, keepdim), x.dtype());
+  detail::dispatch_floating(x.dtype(), "sum", [&]<class T>() {
+    detail::sum_dim<T>(xc.data_ptr<T>(), out.data_ptr<T>(), detail::split_at(x.shape(), dim));
+  });
+  return out;
+}
+}  // namespace
+
+Tensor sum(const Tensor& x) {
+  detail::check_floating(x, "sum");
+  const Tensor xc = detail::dense(x);
+  Tensor out = detail::dispatch_floating(x.dtype(), "sum", [&]<class T>() {
+    return full({}, detail::sum_all<T>(xc.data_ptr<T>(), xc.numel()), x.dtype());
+  });
+  // The sum gate hands the upstream gradient to every element unchanged.
+  return record("sum", out, {x}, {}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    return {g.expand(c.input_shape(0))};
+  });
+}
+
+Tensor sum(const Tensor& x, const Shape& dims_in, bool keepdim) {
+  detail::check_floating(x, "sum");
+  Shape dims;
+  for (auto d : dims_in) dims.push_back(detail::wrap_dim(d, x.dim(), "sum"));
+  std::sort(dims.begin(), dims.end());
+  if (std::adjacent_find(dims.begin(), dims.end()) != dims.end())
+    throw Error(fmt::format("sum: dim list {} names a dim twice", shape_to_string(dims_in)));
+  Tensor out = x;
+  for (auto it = dims.rbegin(); it != dims.rend(); ++it) out = sum_dim_forward(out, *it, true);
+  if (!keepdim && x.dim() > 0) {
+    Shape shape;
+    for (std::int64_t d = 0; d < x.dim(); ++d)
+      if (!std::binary_search(dims.begin(), dims.end(), d)) shape.push_back(x.shape()[d]);
+    out = detail::make_view(out, shape, detail::contiguous_strides(shape), 0);
+  }
+  if (dims.empty()) out = x.clone().detach();
+  return record("sum", out, {x}, {}, [dims, keepdim](const BackwardContext& c, const Tensor& g) -> Grads {
+    return {unsqueeze_reduced(g, c.input_shape(0), dims, keepdim).expand(c.input_shape(0))};
+  });
+}
+
+Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) { return sum(x, Shape{dim}, keepdim); }
+
+Tensor mean(const Tensor& x) {
+  detail::check_floating(x, "mean");
+  if (x.numel() == 0) throw Error("mean: the tensor is empty (shape " + x.shape_string() + "), so it has no mean");
+  return sum(x) / static_cast<double>(x.numel());
+}
+
+Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) {
+  detail::check_floating(x, "mean");
+  const auto d = detail::wrap_dim(dim, x.dim(), "mean");
+  const std::int64_t n = x.dim() == 0 ? 1 : x.shape()[d];
+  if (n == 0) throw Error(fmt::format("mean: dim {} of shape {} is empty", dim, x.shape_string()));
+  return sum(x, d, keepdim) / static_cast<double>(n);
+}
+
+namespace {
+// max/min over a dim: values recorded with a backward that routes the gradient to the arg-extreme.
+template <bool Largest>
+std::pair<Tensor, Tensor> extreme(const Tensor& x, std::int64_t dim, bool keepdim, const char* op) {
+  detail::check_floating(x, op);
+  const auto d = detail::wrap_dim(dim, x.dim(), op);
+  if (x.dim() > 0 && x.shape()[d] == 0)
+    throw Error(fmt::format("{}: dim {} of shape {} is empty, so it has no {}", op, dim, x.shape_string(),
+                            Largest ? "maximum" : "minimum"));
+  const Tensor xc = detail::dense(x);
+  const Shape shape = reduced_shape(x.shape(), d, keepdim);
+  Tensor values = detail::make_empty(shape, x.dtype());
+  Tensor indices = detail::make_empty(shape, kInt64);
+  detail::dispatch_floating(x.dtype(), op, [&]<class T>() {
+    detail::extreme_dim<T, Largest>(xc.data_ptr<T>(), values.data_ptr<T>(), indices.data_ptr<std::int64_t>(),
+                                    detail::split_at(x.shape(), d));
+  });
+  return {values, indices};
+}
+
+template <bool Largest>
+Tensor extreme_values(const Tensor& x, std::int64_t dim, bool keepdim, const char* op) {
+  auto [values, indices] = extreme<Largest>(x, dim, keepdim, op);
+  const auto d = detail::wrap_dim(dim, x.dim(), op);
+  // The max gate: the whole gradient goes to the element that won, none to the others.
+  return record(op, values, {x}, {indices}, [d, keepdim](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Shape& in = c.input_shape(0);
+    if (in.empty()) return {g};
+    const Tensor idx = unsqueeze_reduced(c.saved(0), in, {d}, keepdim);
+    return {scatter_add(zeros(in, g.dtype()), d, idx, unsqueeze_reduced(g, in, {d}, keepdim))};
+  });
+}
+
+template <bool Largest>
+Tensor extreme_all(const Tensor& x, const char* op) {
+  detail::check_floating(x, op);
+  if (x.numel() == 0) throw Error(fmt::format("{}: the tensor is empty, so it has no {}", op, Largest ? "maximum" : "minimum"));
+  Tensor flat = detail::dense(x);
+  flat = detail::make_view(flat, {x.numel()}, {1}, flat.storage_offset());
+  Tensor values = extreme<Largest>(flat, 0, false, op).first;
+  // Ties share the gradient evenly, as in PyTorch.
+  return record(op, values, {x}, {x, values}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor winners = eq(c.saved(0), c.saved(1).detach());
+    return {g * winners / sum(winners)};
+  });
+}
+}  // namespace
+
+Tensor max(const Tensor& x) { return extreme_all<true>(x, "max"); }
+Tensor min(const Tensor& x) { return extreme_all<false>(x, "min"); }
+Tensor max(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_values<true>(x, dim, keepdim, "max"); }
+Tensor min(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_values<false>(x, dim, keepdim, "min"); }
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme<true>(x, dim, keepdim, "argmax").second; }
+Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme<false>(x, dim, keepdim, "argmin").second; }
+
+Tensor logsumexp(const Tensor& x, std::int64_t dim, bool keepdim) {
+  detail::check_floating(x, "logsumexp");
+  const auto d = detail::wrap_dim(dim, x.dim(), "logsumexp");
+  // Composed from primitives: the shift m is a constant (detached), so the gradient is softmax(x).
+  Tensor m = max(x, d, true).detach();
+  m = where(eq(abs(m), scalar_like(m, INFINITY)), scalar_like(m, 0.0), m);
+  Tensor out = log(sum(exp(x - m), d, true)) + m;
+  return keepdim || x.dim() == 0 ? out : out.squeeze(d);
+}
+
+Tensor softmax(const Tensor& x, std::int64_t dim) {
+  detail::check_floating(x, "softmax");
+  const auto d = detail::wrap_dim(dim, x.dim(), "softmax");
+  const Tensor xc = detail::dense(x);
+  Tensor y = detail::make_empty(x.shape(), x.dtype());
+  detail::dispatch_floating(x.dtype(), "softmax", [&]<class T>() {
+    detail::softmax_dim<T, false>(xc.data_ptr<T>(), y.data_ptr<T>(), detail::split_at(x.shape(), d));
+  });
+  // dx = y * (g - sum(g * y)): the Jacobian-vector product without the Jacobian.
+  return record("softmax", y, {x}, {y}, [d](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor y = c.saved(0);
+    const Tensor gy = g * y;
+    return {gy - y * sum(gy, d, true)};
+  });
+}
+
+Tensor log_softmax(const Tensor& x, std::int64_t dim) {
+  detail::check_floating(x, "log_softmax");
+  const auto d = detail::wrap_dim(dim, x.dim(), "log_softmax");
+  const Tensor xc = detail::dense(x);
+  Tensor y = detail::make_empty(x.shape(), x.dtype());
+  detail::dispatch_floating(x.dtype(), "log_softmax", [&]<class T>() {
+    detail::softmax_dim<T, true>(xc.data_ptr<T>(), y.data_ptr<T>(), detail::split_at(x.shape(), d));
+  });
+  // dx = g - softmax(x) * sum(g), with softmax(x) = exp(y).
+  return record("log_softmax", y, {x}, {y}, [d](const BackwardContext& c, const Tensor& g) -> Grads {
+    return {g - exp(c.saved(0)) * sum(g, d, true)};
+  });
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  const auto nx = x.dim(), ns = static_cast<std::int64_t>(shape.size());
+  if (ns > nx) throw Error(fmt::format("sum_to: cannot sum shape {} to the larger rank shape {}", x.shape_string(), shape_to_string(shape)));
+  Shape dims;
+  for (std::int64_t d = 0; d < nx; ++d) {
+    const std::int64_t target = d < nx - ns ? -1 : shape[d - (nx - ns)];
+    if (target == -1 || (target == 1 && x.shape()[d] != 1)) dims.push_back(d);
+    else if (target != x.shape()[d])
+      throw Error(fmt::format("sum_to: shape {} cannot be summed to {}", x.shape_string(), shape_to_string(shape)));
+  }
+  Tensor out = dims.empty() ? x : sum(x, dims, true);
+  return out.reshape(shape);
+}
+
+}  // namespace nabla
