@@ -14,10 +14,8 @@ std::vector<Tensor> AutogradContext::get_saved_variables() const {
   return out;
 }
 
-namespace detail {
-void connect_function(const std::shared_ptr<Node>& node, AutogradContext& ctx, std::vector<SavedTensor>& saved,
-                      std::vector<Tensor>& to_save, const std::vector<const Tensor*>& inputs,
-                      std::vector<Tensor*>& outputs) {
+void AutogradContext::connect(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>& inputs,
+                              std::vector<Tensor*>& outputs) {
   auto& edges = node->mutable_next_edges();
   auto& metas = node->mutable_input_meta();
   for (const Tensor* t : inputs) {
@@ -38,14 +36,12 @@ void connect_function(const std::shared_ptr<Node>& node, AutogradContext& ctx, s
     meta.grad_fn = node;
     meta.output_nr = i;
   }
-  for (const Tensor& s : to_save) {
+  for (const Tensor& s : to_save_) {
     bool is_output = false;
     for (Tensor* o : outputs) is_output = is_output || (o->defined() && o->impl() == s.impl());
-    saved.emplace_back(s, is_output);
+    saved_.emplace_back(s, is_output);
   }
-  to_save.clear();
-  (void)ctx;
+  to_save_.clear();
 }
-}  // namespace detail
 
 }  // namespace nabla::autograd

@@ -38,6 +38,11 @@ class AutogradContext {
 
  private:
   template <class T> friend class CppNode;
+  template <class T> friend struct Function;
+  // Wires the node into the graph once forward has run: edges to the inputs, grad_fn of the outputs,
+  // and the tensors to save (outputs among them kept without their grad_fn).
+  void connect(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>& inputs,
+               std::vector<Tensor*>& outputs);
   std::vector<Tensor> to_save_;
   std::vector<SavedTensor> saved_;
   std::vector<bool> needs_input_grad_;
@@ -87,11 +92,6 @@ void collect_arg(std::vector<const Tensor*>& tensors, std::vector<bool>& is_tens
   if constexpr (is_tensor_arg<A>) tensors.push_back(&a);
   is_tensor.push_back(is_tensor_arg<A>);
 }
-
-/// Connects a CppNode to its inputs and outputs (out-of-line part of Function::apply).
-void connect_function(const std::shared_ptr<Node>& node, AutogradContext& ctx, std::vector<SavedTensor>& saved,
-                      std::vector<Tensor>& to_save, const std::vector<const Tensor*>& inputs,
-                      std::vector<Tensor*>& outputs);
 }  // namespace detail
 
 /// Base class of user-defined ops (CRTP): derive, write static forward and backward, call T::apply.
@@ -120,7 +120,7 @@ struct Function {
     } else {
       for (auto& r : result) outputs.push_back(&r);
     }
-    detail::connect_function(node, node->ctx_, node->ctx_.saved_, node->ctx_.to_save_, inputs, outputs);
+    node->ctx_.connect(node, inputs, outputs);
     return result;
   }
 };
