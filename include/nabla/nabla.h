@@ -10,8 +10,11 @@
 #include <nabla/core/generator.h>
 #include <nabla/core/tensor.h>
 #include <nabla/core/threads.h>
+#include <nabla/nn/nn.h>
+#include <nabla/optim/optim.h>
 #include <nabla/ops/arithmetic.h>
 #include <nabla/ops/linalg.h>
+#include <nabla/ops/nn.h>
 #include <nabla/ops/reduction.h>
 #include <nabla/ops/shape.h>
 #include <nabla/ops/unary.h>

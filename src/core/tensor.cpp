@@ -102,6 +102,7 @@ bool Tensor::is_alias_of(const Tensor& other) const {
   return defined() && other.defined() && impl_->storage == other.impl_->storage;
 }
 std::uint64_t Tensor::version() const { return checked(impl_).storage->version.load(); }
+void Tensor::bump_version() const { checked(impl_).storage->version.fetch_add(1); }
 std::string Tensor::shape_string() const { return shape_to_string(shape()); }
 
 bool Tensor::is_contiguous() const {

@@ -106,3 +106,12 @@ void softmax_dim(const T* x, T* y, DimSplit s) {
 }
 
 }  // namespace nabla::detail
+
+namespace nabla::detail {
+/// Sum of all elements of a tensor (any strides) in double.
+template <class T>
+double sum_all_values(const Tensor& t) {
+  const Tensor d = dense(t);
+  return sum_all<T>(d.data_ptr<T>(), d.numel());
+}
+}  // namespace nabla::detail

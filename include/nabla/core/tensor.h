@@ -142,6 +142,8 @@ class Tensor {
   Tensor copy_(const Tensor& other);
   /// Counts in-place modifications of the storage; autograd uses it to detect stale saved values.
   std::uint64_t version() const;
+  /// Counts a change made through data_ptr() (as in-place ops do), so stale saved tensors are caught.
+  void bump_version() const;
 
   /// Shape as text, e.g. "[2, 3]".
   std::string shape_string() const;

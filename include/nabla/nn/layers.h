@@ -1,0 +1,116 @@
+#pragma once
+/// Layers: the affine layer, activations, Flatten, Dropout and Sequential.
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+#include <nabla/nn/module.h>
+
+namespace nabla::nn {
+
+/// y = x · Wᵀ + b with W [out, in] and b [out], initialised as PyTorch's Linear:
+/// U(-1/sqrt(in), 1/sqrt(in)) for both (kaiming_uniform with a = sqrt(5)).
+class Linear : public Module {
+ public:
+  Linear(std::int64_t in_features, std::int64_t out_features, bool bias = true, DType dtype = kFloat32);
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override;
+  /// The weight [out, in].
+  const Tensor& weight() const { return param(0); }
+  /// The bias [out] (undefined without bias).
+  Tensor bias() const { return has_bias_ ? param(1) : Tensor(); }
+
+ private:
+  std::int64_t in_, out_;
+  bool has_bias_;
+};
+
+/// max(x, 0).
+class ReLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "ReLU()"; }
+};
+
+/// x for x > 0, else negative_slope · x.
+class LeakyReLU : public Module {
+ public:
+  explicit LeakyReLU(double negative_slope = 0.01) : slope_(negative_slope) {}
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override;
+
+ private:
+  double slope_;
+};
+
+/// 1 / (1 + e^-x).
+class Sigmoid : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "Sigmoid()"; }
+};
+
+/// tanh(x).
+class Tanh : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "Tanh()"; }
+};
+
+/// x · Φ(x) (exact GELU).
+class GELU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "GELU()"; }
+};
+
+/// Softmax over dim.
+class Softmax : public Module {
+ public:
+  explicit Softmax(std::int64_t dim = -1) : dim_(dim) {}
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override;
+
+ private:
+  std::int64_t dim_;
+};
+
+/// Merges dims start_dim..end_dim (default: all but the batch dim).
+class Flatten : public Module {
+ public:
+  explicit Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1) : start_(start_dim), end_(end_dim) {}
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override;
+
+ private:
+  std::int64_t start_, end_;
+};
+
+/// Inverted dropout with probability p in training mode; identity in eval mode.
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p = 0.5);
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override;
+
+ private:
+  double p_;
+};
+
+/// Modules applied one after another; children are named "0", "1", ...
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+  Sequential(std::initializer_list<std::shared_ptr<Module>> modules);
+  /// Appends a module.
+  void push_back(std::shared_ptr<Module> module);
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "Sequential"; }
+  /// Number of modules.
+  std::size_t size() const { return named_children().size(); }
+  /// Module i.
+  const std::shared_ptr<Module>& operator[](std::size_t i) const;
+};
+
+}  // namespace nabla::nn

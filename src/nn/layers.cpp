@@ -1,0 +1,64 @@
+// The layers: thin wrappers over ops, holding their parameters.
+#include <nabla/nn/layers.h>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <nabla/nn/init.h>
+#include <nabla/ops/nn.h>
+#include <nabla/ops/reduction.h>
+#include <nabla/ops/unary.h>
+
+namespace nabla::nn {
+
+Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool bias, DType dtype)
+    : in_(in_features), out_(out_features), has_bias_(bias) {
+  if (in_features <= 0 || out_features <= 0)
+    throw Error(fmt::format("Linear: in_features and out_features must be positive, got {} and {}", in_features, out_features));
+  // PyTorch's default: kaiming_uniform(a = sqrt(5)) gives U(-1/sqrt(in), 1/sqrt(in)); the bias likewise.
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+  register_parameter("weight", uniform({out_features, in_features}, -bound, bound, dtype));
+  if (bias) register_parameter("bias", uniform({out_features}, -bound, bound, dtype));
+}
+
+Tensor Linear::forward(const Tensor& x) { return linear(x, weight(), bias()); }
+std::string Linear::name() const {
+  return fmt::format("Linear(in_features={}, out_features={}, bias={})", in_, out_, has_bias_);
+}
+
+Tensor ReLU::forward(const Tensor& x) { return relu(x); }
+Tensor LeakyReLU::forward(const Tensor& x) { return leaky_relu(x, slope_); }
+std::string LeakyReLU::name() const { return fmt::format("LeakyReLU(negative_slope={})", slope_); }
+Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
+Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
+Tensor GELU::forward(const Tensor& x) { return gelu(x); }
+Tensor Softmax::forward(const Tensor& x) { return softmax(x, dim_); }
+std::string Softmax::name() const { return fmt::format("Softmax(dim={})", dim_); }
+Tensor Flatten::forward(const Tensor& x) { return x.flatten(start_, end_); }
+std::string Flatten::name() const { return fmt::format("Flatten(start_dim={}, end_dim={})", start_, end_); }
+
+Dropout::Dropout(double p) : p_(p) {
+  if (!(p >= 0.0 && p <= 1.0)) throw Error(fmt::format("Dropout: probability must be in [0, 1], got {}", p));
+}
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p_, is_training()); }
+std::string Dropout::name() const { return fmt::format("Dropout(p={})", p_); }
+
+Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
+  for (const auto& m : modules) push_back(m);
+}
+
+void Sequential::push_back(std::shared_ptr<Module> module) { add_child(std::to_string(size()), std::move(module)); }
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor out = x;
+  for (const auto& [n, m] : named_children()) out = m->forward(out);
+  return out;
+}
+
+const std::shared_ptr<Module>& Sequential::operator[](std::size_t i) const {
+  if (i >= size()) throw Error(fmt::format("Sequential: index {} is out of range for {} modules", i, size()));
+  return named_children()[i].second;
+}
+
+}  // namespace nabla::nn

@@ -1,0 +1,228 @@
+// Neural-network ops and losses. Primitives with hand-written backward only where fusing pays
+// (linear, cross_entropy, binary_cross_entropy_with_logits, gelu, erf); the rest are composed.
+#include <nabla/ops/nn.h>
+
+#include <cmath>
+
+#include <nabla/ops/arithmetic.h>
+#include <nabla/ops/linalg.h>
+#include <nabla/ops/reduction.h>
+#include <nabla/ops/shape.h>
+#include <nabla/ops/unary.h>
+
+#include "autograd/record.h"
+#include "kernels/gemm.h"
+#include "kernels/loops.h"
+#include "kernels/reduce.h"
+
+namespace nabla {
+using detail::BackwardContext;
+using detail::record;
+using Grads = std::vector<Tensor>;
+
+namespace {
+Tensor reduce(const Tensor& per_sample, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::Mean: return mean(per_sample);
+    case Reduction::Sum: return sum(per_sample);
+    case Reduction::None: return per_sample;
+  }
+  return per_sample;
+}
+
+constexpr double kInvSqrt2 = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  detail::check_floating(x, "linear");
+  detail::check_floating(weight, "linear");
+  detail::check_same_dtype(x, weight, "linear");
+  if (weight.dim() != 2) throw Error(fmt::format("linear: weight must be 2-D [out, in], got shape {}", weight.shape_string()));
+  if (x.dim() < 1 || x.shape().back() != weight.shape()[1])
+    throw Error(fmt::format("linear: input of shape {} does not fit weight of shape {} (input's last dim must be {})",
+                            x.shape_string(), weight.shape_string(), weight.shape()[1]));
+  const std::int64_t out_features = weight.shape()[0], in_features = weight.shape()[1];
+  if (bias.defined()) {
+    detail::check_same_dtype(x, bias, "linear");
+    if (bias.shape() != Shape{out_features})
+      throw Error(fmt::format("linear: bias of shape {} does not fit weight of shape {} (expected [{}])", bias.shape_string(),
+                              weight.shape_string(), out_features));
+  }
+  // Forward: one GEMM over all leading dims, W read transposed in place, bias added to each row.
+  const Tensor xc = detail::dense(x), wc = detail::dense(weight);
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  Tensor out = detail::make_empty(out_shape, x.dtype());
+  const std::int64_t rows = in_features == 0 ? x.numel() : x.numel() / std::max<std::int64_t>(in_features, 1);
+  detail::dispatch_floating(x.dtype(), "linear", [&]<class T>() {
+    T* o = out.data_ptr<T>();
+    if (in_features == 0) std::fill(o, o + out.numel(), T(0));
+    else if (out.numel() > 0)
+      detail::gemm(detail::MatrixView<T>{xc.data_ptr<T>(), in_features, 1},
+                   detail::MatrixView<T>{wc.data_ptr<T>(), 1, in_features}, o, rows, out_features, in_features);
+    if (bias.defined()) {
+      const Tensor bc = detail::dense(bias);
+      const T* b = bc.data_ptr<T>();
+      detail::parallel_for(rows, std::max<std::int64_t>(1, detail::kParallelGrain / std::max<std::int64_t>(out_features, 1)),
+                           [&](std::int64_t r0, std::int64_t r1) {
+                             for (std::int64_t r = r0; r < r1; ++r)
+                               for (std::int64_t j = 0; j < out_features; ++j) o[r * out_features + j] += b[j];
+                           });
+    }
+  });
+  return record("linear", out, {x, weight, bias}, {x, weight}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0), w = c.saved(1);
+    const std::int64_t in = w.shape()[1], outf = w.shape()[0];
+    Tensor gx, gw, gb;
+    if (c.needs_grad(0)) gx = matmul(g, w);  // dX = dY · W
+    if (c.needs_grad(1) || c.needs_grad(2)) {
+      const Tensor g2 = g.reshape({-1, outf});
+      if (c.needs_grad(1)) gw = matmul(g2.t(), x.reshape({-1, in}));  // dW = dYᵀ · X
+      if (c.needs_grad(2)) gb = sum(g2, 0);                              // db = Σ dY over rows
+    }
+    return {gx, gw, gb};
+  });
+}
+
+Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  detail::check_floating(x, "leaky_relu");
+  return where(gt(x, scalar_like(x, 0.0)), x, x * negative_slope);
+}
+
+Tensor erf(const Tensor& x) {
+  detail::check_floating(x, "erf");
+  Tensor y = detail::dispatch_floating(x.dtype(), "erf", [&]<class T>() {
+    return detail::map_unary<T>(x, [](T v) { return std::erf(v); });
+  });
+  return record("erf", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    return {g * (2.0 * kInvSqrt2Pi * std::sqrt(2.0)) * exp(-(x * x))};  // 2/sqrt(pi) e^{-x^2}
+  });
+}
+
+Tensor gelu(const Tensor& x) {
+  detail::check_floating(x, "gelu");
+  Tensor y = detail::dispatch_floating(x.dtype(), "gelu", [&]<class T>() {
+    return detail::map_unary<T>(x, [](T v) { return static_cast<T>(0.5 * v * (1.0 + std::erf(v * kInvSqrt2))); });
+  });
+  // gelu' = Φ(x) + x φ(x), written with ops so that second derivatives work.
+  return record("gelu", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    const Tensor cdf = 0.5 * (1.0 + erf(x * kInvSqrt2));
+    const Tensor pdf = exp(-0.5 * (x * x)) * kInvSqrt2Pi;
+    return {g * (cdf + x * pdf)};
+  });
+}
+
+Tensor dropout(const Tensor& x, double p, bool training) {
+  detail::check_floating(x, "dropout");
+  if (!(p >= 0.0 && p <= 1.0)) throw Error(fmt::format("dropout: probability must be in [0, 1], got {}", p));
+  if (!training || p == 0.0) return x;
+  if (p == 1.0) return x * 0.0;
+  const Tensor keep = lt(rand(x.shape(), x.dtype()), scalar_like(x, 1.0 - p)) * (1.0 / (1.0 - p));
+  return x * keep;
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  if (input.defined() && target.defined() && input.shape() != target.shape())
+    throw Error(fmt::format("mse_loss: input shape {} and target shape {} differ", input.shape_string(), target.shape_string()));
+  const Tensor diff = input - target;
+  return reduce(diff * diff, reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
+  const char* op = "binary_cross_entropy_with_logits";
+  detail::check_floating(logits, op);
+  detail::check_floating(target, op);
+  detail::check_same_dtype(logits, target, op);
+  if (logits.shape() != target.shape())
+    throw Error(fmt::format("{}: logits shape {} and target shape {} differ", op, logits.shape_string(), target.shape_string()));
+  // Per element: max(x, 0) - x t + log(1 + e^{-|x|}), which never overflows.
+  Tensor per = detail::dispatch_floating(logits.dtype(), op, [&]<class T>() {
+    return detail::map_binary<T>(logits, target, logits.shape(), [](T x, T t) {
+      return (x > 0 ? x : T(0)) - x * t + std::log1p(std::exp(-std::abs(x)));
+    });
+  });
+  per = record(op, per, {logits, target}, {logits, target}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0), t = c.saved(1);
+    return {c.needs_grad(0) ? g * (sigmoid(x) - t) : Tensor(), c.needs_grad(1) ? -g * x : Tensor()};
+  });
+  return reduce(per, reduction);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {
+  detail::check_floating(logits, "cross_entropy");
+  if (logits.dim() != 2)
+    throw Error(fmt::format("cross_entropy: logits must be [N, C], got shape {}", logits.shape_string()));
+  if (!target.defined() || target.dtype() != kInt64 || target.shape() != Shape{logits.shape()[0]})
+    throw Error(fmt::format("cross_entropy: target must be int64 of shape [{}] (one class per row), got {} {}",
+                            logits.shape()[0], target.defined() ? dtype_name(target.dtype()) : "undefined",
+                            target.defined() ? target.shape_string() : ""));
+  const std::int64_t n = logits.shape()[0], classes = logits.shape()[1];
+  if (reduction == Reduction::Mean && n == 0) throw Error("cross_entropy: mean over an empty batch");
+  const Tensor labels = detail::dense(target);
+  const auto* lab = labels.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < n; ++i)
+    if (lab[i] < 0 || lab[i] >= classes)
+      throw Error(fmt::format("cross_entropy: target {} at row {} is outside the classes 0..{}", lab[i], i, classes - 1));
+  // One pass per row: log-softmax, the loss and (kept for backward) the softmax itself.
+  const Tensor x = detail::dense(logits);
+  Tensor probs = detail::make_empty(logits.shape(), logits.dtype());
+  Tensor per = detail::make_empty({n}, logits.dtype());
+  detail::dispatch_floating(logits.dtype(), "cross_entropy", [&]<class T>() {
+    const T* px = x.data_ptr<T>();
+    T* pp = probs.data_ptr<T>();
+    T* pl = per.data_ptr<T>();
+    detail::parallel_for(n, std::max<std::int64_t>(1, detail::kParallelGrain / std::max<std::int64_t>(classes, 1)),
+                         [&](std::int64_t r0, std::int64_t r1) {
+                           for (std::int64_t r = r0; r < r1; ++r) {
+                             const T* row = px + r * classes;
+                             T m = row[0];
+                             for (std::int64_t j = 1; j < classes; ++j) m = std::max(m, row[j]);
+                             T total = 0;
+                             for (std::int64_t j = 0; j < classes; ++j) total += (pp[r * classes + j] = std::exp(row[j] - m));
+                             const T inv = T(1) / total;
+                             for (std::int64_t j = 0; j < classes; ++j) pp[r * classes + j] *= inv;
+                             pl[r] = m + std::log(total) - row[lab[r]];
+                           }
+                         });
+  });
+  const double scale = reduction == Reduction::Mean ? 1.0 / static_cast<double>(n) : 1.0;
+  Tensor out = reduction == Reduction::None ? per
+                                            : full({}, detail::dispatch_floating(per.dtype(), "cross_entropy", [&]<class T>() {
+                                                return detail::sum_all_values<T>(per) * scale;
+                                              }), logits.dtype());
+  // Backward: (softmax - onehot) · g / N. The softmax is kept from forward; for second derivatives
+  // it is recomputed from the logits so that it stays in the graph.
+  return record("cross_entropy", out, {logits}, {logits, labels, probs},
+                [scale, reduction, classes](const BackwardContext& c, const Tensor& g) -> Grads {
+                  const Tensor labels = c.saved(1);
+                  const Tensor p = is_grad_enabled() ? softmax(c.saved(0), 1) : c.saved(2);
+                  const Tensor diff = p - one_hot(labels, classes, p.dtype());
+                  if (reduction == Reduction::None) return {diff * g.unsqueeze(1)};
+                  return {diff * (g * scale)};
+                });
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
+  detail::check_floating(log_probs, "nll_loss");
+  if (log_probs.dim() != 2)
+    throw Error(fmt::format("nll_loss: log_probs must be [N, C], got shape {}", log_probs.shape_string()));
+  if (!target.defined() || target.dtype() != kInt64 || target.shape() != Shape{log_probs.shape()[0]})
+    throw Error(fmt::format("nll_loss: target must be int64 of shape [{}]", log_probs.shape()[0]));
+  const Tensor picked = gather(log_probs, 1, target.reshape({-1, 1})).reshape({-1});
+  return reduce(-picked, reduction);
+}
+
+Tensor hinge_loss(const Tensor& scores, const Tensor& target, Reduction reduction) {
+  detail::check_floating(scores, "hinge_loss");
+  if (!target.defined() || target.shape() != scores.shape())
+    throw Error(fmt::format("hinge_loss: target shape {} must equal scores shape {}",
+                            target.defined() ? target.shape_string() : "undefined", scores.shape_string()));
+  for (double y : target.to_vector<double>())
+    if (y != 1.0 && y != -1.0) throw Error(fmt::format("hinge_loss: labels must be -1 or +1, got {}", y));
+  return reduce(relu(1.0 - target.to(scores.dtype()) * scores), reduction);
+}
+
+}  // namespace nabla
