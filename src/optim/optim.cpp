@@ -125,17 +125,26 @@ void SGD::update(std::size_t i, Tensor& param, const Tensor& grad) {
   const bool first = steps_[i] == 1;
   Tensor* buf = o.momentum_ != 0 ? &slot("momentum_buffer", i) : nullptr;
   with_type(param, [&]<class T>() {
-    T* p = param.data_ptr<T>();
-    const T* g = grad.data_ptr<T>();
-    T* b = buf ? buf->data_ptr<T>() : nullptr;
+    T* __restrict p = param.data_ptr<T>();
+    const T* __restrict g = grad.data_ptr<T>();
     const auto n = param.numel();
-    for (std::int64_t k = 0; k < n; ++k) {
-      T d = g[k] + static_cast<T>(o.weight_decay_) * p[k];
-      if (b) {
-        b[k] = first ? d : static_cast<T>(o.momentum_) * b[k] + static_cast<T>(1 - o.dampening_) * d;
-        d = o.nesterov_ ? d + static_cast<T>(o.momentum_) * b[k] : b[k];
-      }
-      p[k] -= static_cast<T>(lr) * d;
+    const T wd = static_cast<T>(o.weight_decay_), mom = static_cast<T>(o.momentum_), lr_t = static_cast<T>(lr);
+    const T keep = static_cast<T>(1 - o.dampening_);
+    if (buf == nullptr) {
+      for (std::int64_t k = 0; k < n; ++k) p[k] -= lr_t * (g[k] + wd * p[k]);
+      return;
+    }
+    // One branch-free loop per case, so each vectorises.
+    T* __restrict b = buf->data_ptr<T>();
+    if (first) {
+      for (std::int64_t k = 0; k < n; ++k) b[k] = g[k] + wd * p[k];
+    } else {
+      for (std::int64_t k = 0; k < n; ++k) b[k] = mom * b[k] + keep * (g[k] + wd * p[k]);
+    }
+    if (o.nesterov_) {
+      for (std::int64_t k = 0; k < n; ++k) p[k] -= lr_t * (g[k] + wd * p[k] + mom * b[k]);
+    } else {
+      for (std::int64_t k = 0; k < n; ++k) p[k] -= lr_t * b[k];
     }
   });
 }
