@@ -349,6 +349,22 @@ void manual_seed(std::uint64_t seed) {
   detail::default_generator().seed(seed);
 }
 
+std::string get_rng_state() {
+  std::lock_guard<std::mutex> lock(generator_mutex());
+  std::ostringstream os;
+  os << detail::default_generator();
+  return os.str();
+}
+
+void set_rng_state(const std::string& state) {
+  std::istringstream is(state);
+  std::mt19937_64 restored;
+  is >> restored;
+  if (is.fail()) throw Error("set_rng_state: the text is not a generator state written by get_rng_state()");
+  std::lock_guard<std::mutex> lock(generator_mutex());
+  detail::default_generator() = restored;
+}
+
 Tensor rand(const Shape& shape, DType dtype) {
   return sample(shape, dtype, std::uniform_real_distribution<double>(0.0, 1.0), "rand");
 }
