@@ -82,9 +82,11 @@ Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs
   }
   if (!any || !is_grad_enabled()) return out;
   auto node = std::make_shared<LambdaNode<Backward>>(name, std::move(backward));
+  attach(node, in, out);
+  // Saved after attach: a saved output must already require grad, or unpack would not reattach it
+  // to this node and create_graph would lose the path through it (exp, tanh, sigmoid, softmax, pow).
   node->saved_.reserve(saved.size());
   for (const Tensor& s : saved) node->saved_.emplace_back(s, s.impl() == out.impl());
-  attach(node, in, out);
   return out;
 }
 

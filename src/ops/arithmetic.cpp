@@ -104,7 +104,8 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   return record("pow", out, {a, b}, {a, b, out}, [](const BackwardContext& c, const Tensor& g) -> Grads {
     const Tensor a = c.saved(0), b = c.saved(1);
     Tensor ga, gb;
-    if (c.needs_grad(0)) ga = g * b * pow(a, b - 1.0);
+    // b * a^(b-1) is 0 * inf = nan at a == 0, b == 0; the derivative there is 0 (a^0 = 1), as in PyTorch.
+    if (c.needs_grad(0)) ga = where(eq(b, scalar_like(b, 0.0)), scalar_like(g, 0.0), g * b * pow(a, b - 1.0));
     if (c.needs_grad(1)) {
       // d(a^b)/db = a^b log a; PyTorch defines it as 0 where a == 0 and b >= 0 (log 0 = -inf).
       const Tensor zero_base = eq(a, scalar_like(a, 0.0)) * ge(b, scalar_like(b, 0.0));

@@ -152,6 +152,9 @@ void for_each_gather(const Shape& t_shape, std::int64_t d, const Tensor& index, 
   const auto n = index.numel();
   const auto nd = ishape.size();
   std::vector<std::int64_t> pos(nd, 0);
+  // A 0-d input has one position along its one implicit dim: only index 0 names it.
+  if (nd == 0 && n == 1 && ip[0] != 0)
+    throw Error(fmt::format("{}: index {} is out of range for dim {} of size 1", op, ip[0], d));
   for (std::int64_t e = 0; e < n; ++e) {
     std::int64_t target = 0;
     for (std::size_t k = 0; k < nd; ++k) {

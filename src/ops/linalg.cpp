@@ -93,6 +93,14 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return out;
   }
   if (a.shape().back() != b.shape()[b.dim() - 2]) throw Error(mismatch(a, b));
+  // Checked here so that the message shows both full shapes, not just their batch dims.
+  const Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
+  try {
+    broadcast_shapes(batch_a, batch_b, "matmul");
+  } catch (const Error&) {
+    throw Error(fmt::format("matmul: shapes {} and {} cannot be multiplied (batch dims {} and {} do not broadcast)",
+                            a.shape_string(), b.shape_string(), shape_to_string(batch_a), shape_to_string(batch_b)));
+  }
   Tensor out = matmul_forward(a, b);
   return record("matmul", out, {a, b}, {a, b}, [](const BackwardContext& c, const Tensor& g) -> Grads {
     Tensor ga, gb;

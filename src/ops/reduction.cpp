@@ -153,6 +153,8 @@ Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme<
 Tensor logsumexp(const Tensor& x, std::int64_t dim, bool keepdim) {
   detail::check_floating(x, "logsumexp");
   const auto d = detail::wrap_dim(dim, x.dim(), "logsumexp");
+  // An empty dim sums no terms: log(0) = -inf, as PyTorch (and max would refuse the empty dim).
+  if (x.dim() > 0 && x.shape()[d] == 0) return log(sum(x, d, keepdim));
   // Composed from primitives: the shift m is a constant (detached), so the gradient is softmax(x).
   Tensor m = max(x, d, true).detach();
   m = where(eq(abs(m), scalar_like(m, INFINITY)), scalar_like(m, 0.0), m);

@@ -80,7 +80,8 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
-  Tensor y = unary_forward(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  // NaN passes through (v != v), as in PyTorch, instead of becoming 0.
+  Tensor y = unary_forward(x, "relu", [](auto v) { return v > 0 || v != v ? v : decltype(v)(0); });
   // The gradient passes where the output is positive; at 0 it is 0, as in PyTorch.
   return record("relu", y, {x}, {y}, [](const BackwardContext& c, const Tensor& g) -> Grads {
     return {g * gt(c.saved(0), scalar_like(g, 0.0))};

@@ -1,0 +1,355 @@
+// Reductions, softmax and log-softmax: values against loops written here, keepdim both ways,
+// negative dims, 0-d and empty inputs, ties, gradcheck, second derivatives and error messages.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "op_test_util.h"
+
+namespace nabla::test {
+namespace {
+
+// Reference reduction of a contiguous row-major array over one dim: f folds a row of values.
+std::vector<double> ref_reduce(const Tensor& x, std::int64_t dim, const std::function<double(const std::vector<double>&)>& f) {
+  const auto v = x.to_vector<double>();
+  const Shape& s = x.shape();
+  std::int64_t outer = 1, inner = 1;
+  for (std::int64_t d = 0; d < dim; ++d) outer *= s[d];
+  for (std::int64_t d = dim + 1; d < x.dim(); ++d) inner *= s[d];
+  const std::int64_t n = s[dim];
+  std::vector<double> out;
+  for (std::int64_t o = 0; o < outer; ++o)
+    for (std::int64_t i = 0; i < inner; ++i) {
+      std::vector<double> row;
+      for (std::int64_t k = 0; k < n; ++k) row.push_back(v[(o * n + k) * inner + i]);
+      out.push_back(f(row));
+    }
+  return out;
+}
+
+double row_sum(const std::vector<double>& r) {
+  double s = 0;
+  for (double v : r) s += v;
+  return s;
+}
+double row_max(const std::vector<double>& r) { return *std::max_element(r.begin(), r.end()); }
+double row_min(const std::vector<double>& r) { return *std::min_element(r.begin(), r.end()); }
+double row_lse(const std::vector<double>& r) {
+  const double m = row_max(r);
+  double s = 0;
+  for (double v : r) s += std::exp(v - m);
+  return m + std::log(s);
+}
+
+Shape reduced(Shape s, std::int64_t d, bool keepdim) {
+  if (keepdim) s[d] = 1;
+  else s.erase(s.begin() + d);
+  return s;
+}
+
+TEST(Reduction, SumMeanMaxMinLogsumexpValuesPerDim) {
+  manual_seed(21);
+  for (DType dt : float_dtypes()) {
+    const Shape shape{3, 4, 5};
+    const Tensor x = uniform(shape, -2, 2, dt);
+    const double tol = dt == kFloat32 ? 1e-5 : 1e-12;
+    for (std::int64_t d = -3; d < 3; ++d)
+      for (bool keepdim : {false, true}) {
+        const std::int64_t pd = d < 0 ? d + 3 : d;
+        const Shape out_shape = reduced(shape, pd, keepdim);
+        const auto n = static_cast<double>(shape[pd]);
+        struct Case {
+          const char* name;
+          Tensor got;
+          std::vector<double> want;
+        };
+        const std::vector<Case> cases{
+            {"sum", sum(x, d, keepdim), ref_reduce(x, pd, row_sum)},
+            {"mean", mean(x, d, keepdim), ref_reduce(x, pd, [n](const auto& r) { return row_sum(r) / n; })},
+            {"max", max(x, d, keepdim), ref_reduce(x, pd, row_max)},
+            {"min", min(x, d, keepdim), ref_reduce(x, pd, row_min)},
+            {"logsumexp", logsumexp(x, d, keepdim), ref_reduce(x, pd, row_lse)},
+        };
+        for (const auto& c : cases) {
+          EXPECT_EQ(c.got.shape(), out_shape) << c.name << " dim " << d << " keepdim " << keepdim;
+          EXPECT_EQ(c.got.dtype(), dt);
+          EXPECT_TRUE(values_near(c.got, c.want, tol, tol)) << c.name << " dim " << d << " " << dtype_name(dt);
+        }
+      }
+    EXPECT_NEAR(sum(x).item<double>(), row_sum(x.to_vector<double>()), dt == kFloat32 ? 1e-4 : 1e-12);
+    EXPECT_NEAR(mean(x).item<double>(), row_sum(x.to_vector<double>()) / 60.0, dt == kFloat32 ? 1e-5 : 1e-14);
+    EXPECT_EQ(max(x).item<double>(), row_max(x.to_vector<double>()));
+    EXPECT_EQ(min(x).item<double>(), row_min(x.to_vector<double>()));
+    EXPECT_EQ(sum(x).shape(), Shape{});
+  }
+}
+
+TEST(Reduction, SumOverSeveralDims) {
+  const Tensor x = arange(24.0, kFloat64).reshape({2, 3, 4});
+  const Tensor s = sum(x, Shape{0, 2});
+  EXPECT_EQ(s.shape(), Shape{3});
+  // Row j sums x[i][j][k] over i and k.
+  std::vector<double> want(3, 0.0);
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      for (int k = 0; k < 4; ++k) want[j] += i * 12 + j * 4 + k;
+  EXPECT_TRUE(values_near(s, want, 0));
+  EXPECT_EQ(sum(x, Shape{-1, 0}, true).shape(), (Shape{1, 3, 1}));
+  EXPECT_TRUE(values_near(sum(x, Shape{-1, 0}, true), want, 0));
+  EXPECT_TRUE(values_near(sum(x, Shape{0, 1, 2}), {276}, 0));
+}
+
+TEST(Reduction, ReductionsOfNonContiguousAndLargeInputs) {
+  manual_seed(22);
+  for (DType dt : float_dtypes()) {
+    const Tensor x = noncontig_leaf({4, 6}, -1, 1, dt).detach();
+    const Tensor xc = x.contiguous();
+    EXPECT_TRUE(x.is_contiguous() == false && xc.is_contiguous());
+    for (std::int64_t d : {0, 1}) {
+      EXPECT_TRUE(values_near(sum(x, d), ref_reduce(xc, d, row_sum), 1e-6, 1e-6));
+      EXPECT_TRUE(values_near(max(x, d), ref_reduce(xc, d, row_max), 0));
+      EXPECT_TRUE(values_near(logsumexp(x, d), ref_reduce(xc, d, row_lse), 1e-6, 1e-6));
+    }
+    const Tensor big = uniform({513, 301}, -1, 1, dt);
+    const double tol = dt == kFloat32 ? 1e-3 : 1e-9;
+    EXPECT_TRUE(values_near(sum(big, 0), ref_reduce(big, 0, row_sum), tol, tol));
+    EXPECT_TRUE(values_near(sum(big, 1), ref_reduce(big, 1, row_sum), tol, tol));
+    EXPECT_NEAR(sum(big).item<double>(), row_sum(big.to_vector<double>()), dt == kFloat32 ? 0.05 : 1e-9);
+  }
+}
+
+TEST(Reduction, ArgmaxArgminAndTies) {
+  const Tensor x = tensor(std::vector<double>{1, 3, 3, 0, -1, -1}, {2, 3}, kFloat64);
+  EXPECT_EQ(argmax(x, 1).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 0}));  // first one on ties
+  EXPECT_EQ(argmin(x, 1).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 1}));
+  EXPECT_EQ(argmax(x, 0).to_vector<std::int64_t>(), (std::vector<std::int64_t>{0, 0, 0}));
+  EXPECT_EQ(argmax(x, -1, true).shape(), (Shape{2, 1}));
+  EXPECT_EQ(argmax(x, 1).dtype(), kInt64);
+  // The max gate over a dim routes the whole gradient to the returned index.
+  Tensor y = x.detach().requires_grad_();
+  sum(max(y, 1)).backward();
+  EXPECT_EQ(y.grad().to_vector<double>(), (std::vector<double>{0, 1, 0, 1, 0, 0}));
+  y.reset_grad();
+  sum(min(y, 1, true)).backward();
+  EXPECT_EQ(y.grad().to_vector<double>(), (std::vector<double>{1, 0, 0, 0, 1, 0}));
+  // Over all elements the gradient is split evenly between the ties, as PyTorch.
+  y.reset_grad();
+  max(y).backward();
+  EXPECT_EQ(y.grad().to_vector<double>(), (std::vector<double>{0, 0.5, 0.5, 0, 0, 0}));
+  y.reset_grad();
+  min(y).backward();
+  EXPECT_EQ(y.grad().to_vector<double>(), (std::vector<double>{0, 0, 0, 0, 0.5, 0.5}));
+}
+
+TEST(Reduction, NaNWinsMaxAndMin) {
+  const Tensor x = tensor({1.0, std::nan(""), 2.0}, kFloat64);
+  EXPECT_TRUE(std::isnan(max(x).item<double>()));
+  EXPECT_TRUE(std::isnan(min(x, 0).item<double>()));
+  EXPECT_EQ(argmax(x, 0).item<std::int64_t>(), 1);
+  EXPECT_EQ(argmin(x, 0).item<std::int64_t>(), 1);
+  EXPECT_TRUE(std::isnan(sum(x).item<double>()));
+}
+
+TEST(Reduction, SoftmaxLargeOverEachDim) {
+  manual_seed(27);
+  for (DType dt : float_dtypes()) {
+    const Tensor x = uniform({130, 70}, -5, 5, dt);
+    for (std::int64_t d : {0, 1}) {
+      const Tensor lse = logsumexp(x, d, true);
+      const Tensor want = x.to(kFloat64) - lse.to(kFloat64);
+      const double tol = dt == kFloat32 ? 1e-5 : 1e-12;
+      EXPECT_TRUE(values_near(log_softmax(x, d), want.to_vector<double>(), tol, tol)) << d;
+      EXPECT_TRUE(values_near(sum(softmax(x, d), d), std::vector<double>(d == 0 ? 70 : 130, 1.0), tol, tol)) << d;
+      EXPECT_TRUE(values_near(max(x, d), ref_reduce(x, d, row_max), 0)) << d;
+      EXPECT_TRUE(values_near(lse.squeeze(d), ref_reduce(x, d, row_lse), tol, tol)) << d;
+    }
+  }
+}
+
+TEST(Reduction, SoftmaxAndLogSoftmaxValues) {
+  manual_seed(23);
+  for (DType dt : float_dtypes()) {
+    const Tensor x = uniform({3, 4}, -3, 3, dt);
+    const auto v = x.to_vector<double>();
+    for (std::int64_t d : {0, 1, -1, -2}) {
+      const std::int64_t pd = d < 0 ? d + 2 : d;
+      std::vector<double> want_sm(12), want_lsm(12);
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 4; ++j) {
+          std::vector<double> row;
+          if (pd == 1) for (int k = 0; k < 4; ++k) row.push_back(v[i * 4 + k]);
+          else for (int k = 0; k < 3; ++k) row.push_back(v[k * 4 + j]);
+          const double lse = row_lse(row);
+          want_lsm[i * 4 + j] = v[i * 4 + j] - lse;
+          want_sm[i * 4 + j] = std::exp(want_lsm[i * 4 + j]);
+        }
+      const double tol = dt == kFloat32 ? 1e-6 : 1e-14;
+      EXPECT_TRUE(values_near(softmax(x, d), want_sm, tol, tol)) << d;
+      EXPECT_TRUE(values_near(log_softmax(x, d), want_lsm, tol, tol)) << d;
+      EXPECT_TRUE(values_near(sum(softmax(x, d), pd), std::vector<double>(pd == 1 ? 3 : 4, 1.0), tol, tol));
+    }
+  }
+}
+
+TEST(Reduction, StableForLargeMagnitudes) {
+  for (DType dt : float_dtypes()) {
+    const Tensor x = tensor(std::vector<double>{1000, 1000, -1000, 0}, {1, 4}, dt);
+    EXPECT_TRUE(values_near(softmax(x, 1), {0.5, 0.5, 0, 0}, 1e-6, 1e-30));
+    const auto lsm = log_softmax(x, 1).to_vector<double>();
+    // x - lse(x) near 1000 is exact to the type's spacing there (float32: 6.1e-5).
+    EXPECT_NEAR(lsm[0], -std::log(2.0), dt == kFloat32 ? 1e-4 : 1e-12);
+    EXPECT_NEAR(lsm[2], -2000 - std::log(2.0), 1e-2);
+    EXPECT_NEAR(logsumexp(x, 1).item<double>(), 1000 + std::log(2.0), 1e-3);
+    // A row of -inf has logsumexp -inf (not nan); +inf gives +inf.
+    EXPECT_EQ(logsumexp(tensor(std::vector<double>{-kInf, -kInf}, {2}, dt), 0).item<double>(), -kInf);
+    EXPECT_EQ(logsumexp(tensor(std::vector<double>{kInf, 1}, {2}, dt), 0).item<double>(), kInf);
+  }
+}
+
+TEST(Reduction, ZeroDimInputs) {
+  const Tensor s = full({}, 1.5, kFloat64).requires_grad_();
+  EXPECT_EQ(sum(s).item<double>(), 1.5);
+  EXPECT_EQ(sum(s, 0).shape(), Shape{});
+  EXPECT_EQ(sum(s, -1, true).item<double>(), 1.5);
+  EXPECT_EQ(mean(s, 0).item<double>(), 1.5);
+  EXPECT_EQ(max(s, 0).item<double>(), 1.5);
+  EXPECT_EQ(min(s).item<double>(), 1.5);
+  EXPECT_EQ(argmax(s, 0).item<std::int64_t>(), 0);
+  EXPECT_EQ(logsumexp(s, 0).item<double>(), 1.5);
+  EXPECT_EQ(softmax(s, 0).item<double>(), 1.0);
+  EXPECT_EQ(log_softmax(s, 0).item<double>(), 0.0);
+  EXPECT_EQ(softmax(s, 0).shape(), Shape{});
+  for (auto f : std::vector<std::function<Tensor(const Tensor&)>>{
+           [](const Tensor& t) { return sum(t); }, [](const Tensor& t) { return sum(t, 0); },
+           [](const Tensor& t) { return mean(t, -1); }, [](const Tensor& t) { return max(t, 0, true); },
+           [](const Tensor& t) { return max(t); }, [](const Tensor& t) { return logsumexp(t, 0); },
+           [](const Tensor& t) { return softmax(t, 0) * t; }, [](const Tensor& t) { return log_softmax(t, 0) + t; }})
+    EXPECT_TRUE(grad_ok([&f](const auto& in) { return f(in[0]); }, {leaf({})}));
+}
+
+TEST(Reduction, EmptyInputs) {
+  const Tensor e = zeros({0, 3}, kFloat64).requires_grad_();
+  EXPECT_EQ(sum(e).item<double>(), 0.0);
+  EXPECT_TRUE(values_near(sum(e, 0), {0, 0, 0}, 0));
+  EXPECT_EQ(sum(e, 1).shape(), Shape{0});
+  EXPECT_EQ(max(e, 1).shape(), Shape{0});  // reducing a non-empty dim of an empty tensor
+  EXPECT_EQ(softmax(e, 1).shape(), (Shape{0, 3}));
+  EXPECT_EQ(log_softmax(e, 0).shape(), (Shape{0, 3}));
+  EXPECT_EQ(mean(e, 1).shape(), Shape{0});
+  sum(sum(e, 0)).backward();
+  EXPECT_EQ(e.grad().shape(), (Shape{0, 3}));
+  EXPECT_TRUE(values_near(logsumexp(e, 0), {-kInf, -kInf, -kInf}, 0));
+}
+
+// ---- gradients ----
+
+TEST(Reduction, GradcheckEveryReductionEveryDimKeepdimBothWays) {
+  manual_seed(24);
+  const Shape shape{2, 3, 4};
+  for (std::int64_t d = -3; d < 3; ++d)
+    for (bool keepdim : {false, true}) {
+      const std::vector<std::pair<const char*, std::function<Tensor(const Tensor&)>>> ops{
+          {"sum", [&](const Tensor& t) { return sum(t, d, keepdim); }},
+          {"mean", [&](const Tensor& t) { return mean(t, d, keepdim); }},
+          {"max", [&](const Tensor& t) { return max(t, d, keepdim); }},
+          {"min", [&](const Tensor& t) { return min(t, d, keepdim); }},
+          {"logsumexp", [&](const Tensor& t) { return logsumexp(t, d, keepdim); }},
+      };
+      for (const auto& [name, op] : ops) {
+        auto f = [&op](const std::vector<Tensor>& in) { return op(in[0]); };
+        EXPECT_TRUE(grad_ok(f, {leaf(shape)})) << name << " dim " << d << " keepdim " << keepdim;
+        EXPECT_TRUE(grad_ok(f, {noncontig_leaf(shape)})) << name << " non-contiguous dim " << d;
+      }
+    }
+}
+
+TEST(Reduction, GradcheckAllReduceSoftmaxAndSumTo) {
+  manual_seed(25);
+  for (const Shape& shape : {Shape{2, 3}, Shape{5}, Shape{2, 1, 3}}) {
+    EXPECT_TRUE(grad_ok([](const auto& in) { return sum(in[0]); }, {leaf(shape)}));
+    EXPECT_TRUE(grad_ok([](const auto& in) { return mean(in[0]); }, {leaf(shape)}));
+    EXPECT_TRUE(grad_ok([](const auto& in) { return max(in[0]); }, {leaf(shape)}));
+    EXPECT_TRUE(grad_ok([](const auto& in) { return min(in[0]); }, {noncontig_leaf(shape)}));
+  }
+  for (std::int64_t d : {0, 1, 2, -1, -3}) {
+    EXPECT_TRUE(grad_ok([d](const auto& in) { return softmax(in[0], d); }, {leaf({2, 3, 2}, -2, 2)})) << d;
+    EXPECT_TRUE(grad_ok([d](const auto& in) { return log_softmax(in[0], d); }, {noncontig_leaf({2, 3, 2}, -2, 2)}))
+        << d;
+  }
+  EXPECT_TRUE(grad_ok([](const auto& in) { return sum(in[0], Shape{0, 2}, true); }, {leaf({2, 3, 2})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return sum(in[0], Shape{-1, 0}); }, {noncontig_leaf({2, 3, 2})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return sum_to(in[0], {3, 1}); }, {leaf({2, 3, 4})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return sum_to(in[0], {}); }, {leaf({2, 3})}));
+}
+
+TEST(Reduction, SumToValues) {
+  const Tensor x = arange(6.0, kFloat64).reshape({2, 3});
+  EXPECT_TRUE(values_near(sum_to(x, {3}), {3, 5, 7}, 0));
+  EXPECT_TRUE(values_near(sum_to(x, {2, 1}), {3, 12}, 0));
+  EXPECT_EQ(sum_to(x, {2, 1}).shape(), (Shape{2, 1}));
+  EXPECT_TRUE(values_near(sum_to(x, {}), {15}, 0));
+  EXPECT_TRUE(values_near(sum_to(x, {1, 1}), {15}, 0));
+  EXPECT_TRUE(throws_error([&] { sum_to(x, {4}); }, {"sum_to", "[2, 3]", "[4]"}));
+  EXPECT_TRUE(throws_error([&] { sum_to(x, {1, 2, 3}); }, {"sum_to", "[2, 3]", "[1, 2, 3]"}));
+}
+
+TEST(Reduction, GradgradcheckRepresentative) {
+  manual_seed(26);
+  const Tensor x = leaf({2, 3}, -2, 2);
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return sum(in[0] * in[0]); }, {x}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return sum(in[0] * in[0], 1, true); }, {x}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return mean(exp(in[0]), 0); }, {x}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return mean(in[0] * in[0]); }, {x}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return logsumexp(in[0], 1); }, {x}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return logsumexp(in[0], 0, true); }, {noncontig_leaf({2, 3}, -2, 2)}));
+  for (std::int64_t d : {0, -1}) {
+    EXPECT_TRUE(gradgrad_ok([d](const auto& in) { return softmax(in[0], d); }, {x})) << d;
+    EXPECT_TRUE(gradgrad_ok([d](const auto& in) { return log_softmax(in[0], d); }, {x})) << d;
+  }
+}
+
+// ---- errors ----
+
+TEST(Reduction, OutOfRangeDimsNameTheOp) {
+  const Tensor x = zeros({2, 3});
+  EXPECT_TRUE(throws_error([&] { sum(x, 2); }, {"sum: dim 2 is out of range for a tensor of 2 dimensions"}));
+  EXPECT_TRUE(throws_error([&] { sum(x, -3); }, {"sum: dim -3"}));
+  EXPECT_TRUE(throws_error([&] { sum(x, Shape{0, 5}); }, {"sum", "dim 5"}));
+  EXPECT_TRUE(throws_error([&] { sum(x, Shape{1, -1}); }, {"sum", "twice"}));
+  EXPECT_TRUE(throws_error([&] { mean(x, 2); }, {"mean", "dim 2"}));
+  EXPECT_TRUE(throws_error([&] { max(x, 2); }, {"max", "dim 2"}));
+  EXPECT_TRUE(throws_error([&] { min(x, -3); }, {"min", "dim -3"}));
+  EXPECT_TRUE(throws_error([&] { argmax(x, 2); }, {"argmax", "dim 2"}));
+  EXPECT_TRUE(throws_error([&] { logsumexp(x, 2); }, {"logsumexp", "dim 2"}));
+  EXPECT_TRUE(throws_error([&] { softmax(x, 2); }, {"softmax", "dim 2"}));
+  EXPECT_TRUE(throws_error([&] { log_softmax(x, -3); }, {"log_softmax", "dim -3"}));
+  EXPECT_TRUE(throws_error([&] { sum(full({}, 1.0), 1); }, {"sum", "dim 1"}));
+}
+
+TEST(Reduction, EmptyReductionsWithoutIdentityAreRejected) {
+  const Tensor e = zeros({0, 3});
+  EXPECT_TRUE(throws_error([&] { mean(e); }, {"mean", "empty", "[0, 3]"}));
+  EXPECT_TRUE(throws_error([&] { mean(e, 0); }, {"mean", "[0, 3]"}));
+  EXPECT_TRUE(throws_error([&] { max(e); }, {"max", "empty"}));
+  EXPECT_TRUE(throws_error([&] { min(e, 0); }, {"min", "[0, 3]"}));
+  EXPECT_TRUE(throws_error([&] { argmax(e, 0); }, {"argmax", "[0, 3]"}));
+}
+
+TEST(Reduction, Int64AndUndefinedInputsAreRejected) {
+  const Tensor i = tensor(std::vector<std::int64_t>{1, 2}, {2});
+  const std::vector<std::pair<const char*, std::function<void(const Tensor&)>>> ops{
+      {"sum", [](const Tensor& t) { sum(t); }},           {"sum", [](const Tensor& t) { sum(t, 0); }},
+      {"mean", [](const Tensor& t) { mean(t); }},         {"max", [](const Tensor& t) { max(t); }},
+      {"min", [](const Tensor& t) { min(t, 0); }},        {"argmax", [](const Tensor& t) { argmax(t, 0); }},
+      {"logsumexp", [](const Tensor& t) { logsumexp(t, 0); }}, {"softmax", [](const Tensor& t) { softmax(t, 0); }},
+      {"log_softmax", [](const Tensor& t) { log_softmax(t, 0); }},
+  };
+  for (const auto& [name, op] : ops) {
+    EXPECT_TRUE(throws_error([&] { op(i); }, {std::string(name) + ": expected a float32 or float64 tensor, got int64"}))
+        << name;
+    EXPECT_TRUE(throws_error([&] { op(Tensor()); }, {std::string(name), "undefined"})) << name;
+  }
+}
+
+}  // namespace
+}  // namespace nabla::test
