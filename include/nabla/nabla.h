@@ -10,6 +10,11 @@
 #include <nabla/core/generator.h>
 #include <nabla/core/tensor.h>
 #include <nabla/core/threads.h>
+#include <nabla/data/csv.h>
+#include <nabla/data/dataloader.h>
+#include <nabla/data/dataset.h>
+#include <nabla/data/idx.h>
+#include <nabla/io/safetensors.h>
 #include <nabla/nn/nn.h>
 #include <nabla/optim/optim.h>
 #include <nabla/ops/arithmetic.h>
