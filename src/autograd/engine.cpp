@@ -36,11 +36,13 @@ class GraphTask {
   GraphTask(bool keep_graph, bool create_graph) : keep_graph_(keep_graph), create_graph_(create_graph) {}
 
   void add_root(const Edge& edge, const Tensor& grad) {
+    owned_.push_back(edge.fn);  // a leaf's accumulator may be owned by nothing else
     roots_.push_back(edge.fn.get());
     accumulate(edge.fn.get(), edge.input_nr, grad);
   }
 
   void add_capture(const Edge& edge, std::size_t index) {
+    owned_.push_back(edge.fn);  // else an unused leaf's accumulator dies and its address may be reused
     captures_[edge.fn.get()].push_back({edge.input_nr, index});
   }
 
@@ -157,6 +159,7 @@ class GraphTask {
   }
 
   bool keep_graph_, create_graph_;
+  std::vector<std::shared_ptr<Node>> owned_;  // keeps roots and capture targets alive for the sweep
   std::vector<Node*> roots_;
   std::unordered_map<Node*, std::size_t> dependencies_;
   std::unordered_map<Node*, std::vector<Tensor>> buffers_;
