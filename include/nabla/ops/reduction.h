@@ -8,7 +8,7 @@ namespace nabla {
 Tensor sum(const Tensor& x);
 /// Sum over dim; keepdim keeps it with size 1.
 Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim = false);
-/// Sum over several dims.
+/// Sum over several dims (an empty list sums nothing and returns a copy of x, as NumPy).
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim = false);
 /// Mean of all elements.
 Tensor mean(const Tensor& x);
