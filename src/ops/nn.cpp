@@ -184,7 +184,9 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
                              for (std::int64_t j = 0; j < classes; ++j) total += (pp[r * classes + j] = std::exp(row[j] - m));
                              const T inv = T(1) / total;
                              for (std::int64_t j = 0; j < classes; ++j) pp[r * classes + j] *= inv;
-                             pl[r] = m + std::log(total) - row[lab[r]];
+                             // log Σ e^(x_j - m) - (x_t - m): both terms stay small, so large logits
+                             // (|x| ~ 1e4) lose no precision to m + log(total) - x_t cancelling.
+                             pl[r] = std::log(total) - (row[lab[r]] - m);
                            }
                          });
   });
@@ -210,7 +212,14 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
   if (log_probs.dim() != 2)
     throw Error(fmt::format("nll_loss: log_probs must be [N, C], got shape {}", log_probs.shape_string()));
   if (!target.defined() || target.dtype() != kInt64 || target.shape() != Shape{log_probs.shape()[0]})
-    throw Error(fmt::format("nll_loss: target must be int64 of shape [{}]", log_probs.shape()[0]));
+    throw Error(fmt::format("nll_loss: target must be int64 of shape [{}], got {} {}", log_probs.shape()[0],
+                            target.defined() ? dtype_name(target.dtype()) : "undefined",
+                            target.defined() ? target.shape_string() : ""));
+  const std::int64_t classes = log_probs.shape()[1];
+  const auto labels = target.to_vector<std::int64_t>();
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] < 0 || labels[i] >= classes)
+      throw Error(fmt::format("nll_loss: target {} at row {} is outside the classes 0..{}", labels[i], i, classes - 1));
   const Tensor picked = gather(log_probs, 1, target.reshape({-1, 1})).reshape({-1});
   return reduce(-picked, reduction);
 }

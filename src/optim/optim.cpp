@@ -252,7 +252,9 @@ CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, std::int64_t t_max, d
   if (t_max <= 0) throw Error(fmt::format("CosineAnnealingLR: t_max must be positive, got {}", t_max));
 }
 double CosineAnnealingLR::lr_at(std::int64_t count) const {
-  const double c = static_cast<double>(std::min(count, t_max_));
+  // Not held at eta_min after t_max: like PyTorch's CosineAnnealingLR the cosine goes on (the lr
+  // rises again over the next t_max steps), so a schedule run past t_max matches PyTorch's.
+  const double c = static_cast<double>(count);
   return eta_min_ + (base_lr_ - eta_min_) * (1 + std::cos(M_PI * c / static_cast<double>(t_max_))) / 2;
 }
 

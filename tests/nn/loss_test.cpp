@@ -1,0 +1,255 @@
+// Losses (include/nabla/ops/nn.h): gradcheck of every loss and reduction in float64, values and
+// gradients against PyTorch (tests/nn/torch_loss_reference.py), stability at huge logits, the
+// kink values, and the messages for bad labels.
+//
+// Tolerance against torch: |nabla - torch| <= 1e-10 * max(1, |torch|), as the op oracle: both
+// sides compute in float64 from identical inputs, so differences are rounding order (~1e-15).
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <nabla/autograd/gradcheck.h>
+#include <nabla/core/error.h>
+#include <nabla/core/generator.h>
+#include <nabla/ops/arithmetic.h>
+#include <nabla/ops/nn.h>
+#include <nabla/ops/reduction.h>
+#include <nabla/ops/unary.h>
+
+#include "nn/torch_reference.h"
+#include "nn/nn_test_util.h"
+
+namespace {
+
+using nabla::Reduction;
+using nabla::Tensor;
+using nabla::nntest::grad_ok;
+using nabla::nntest::throws_error;
+using nlohmann::json;
+
+constexpr double kTorchTol = 1e-10;
+
+const json* loss_reference_or_fail() {
+  try {
+    static const json j = nabla::test::run_torch_reference("tests/nn/torch_loss_reference.py", "losses");
+    return &j;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+    return nullptr;
+  }
+}
+
+Reduction reduction_of(const std::string& r) {
+  if (r == "mean") return Reduction::Mean;
+  if (r == "sum") return Reduction::Sum;
+  return Reduction::None;
+}
+
+// The loss `name` applied to the requires-grad inputs `x` and the fixed inputs `o`.
+Tensor call_loss(const std::string& name, const std::vector<Tensor>& x, const std::vector<Tensor>& o, Reduction r) {
+  if (name == "mse_loss") return nabla::mse_loss(x[0], x[1], r);
+  if (name == "binary_cross_entropy_with_logits") return nabla::binary_cross_entropy_with_logits(x[0], x[1], r);
+  if (name == "cross_entropy") return nabla::cross_entropy(x[0], o[0], r);
+  if (name == "nll_loss") return nabla::nll_loss(x[0], o[0], r);
+  if (name == "hinge_loss") return nabla::hinge_loss(x[0], o[0], r);
+  throw std::runtime_error("unknown loss " + name);
+}
+
+// ---- against PyTorch ----------------------------------------------------------------------------
+
+TEST(LossTorch, ValuesAndGradientsMatch) {
+  const json* ref = loss_reference_or_fail();
+  if (ref == nullptr) return;
+  ASSERT_EQ(ref->at("cases").size(), 15u);  // 5 losses x 3 reductions
+  for (const auto& c : ref->at("cases")) {
+    const std::string name = c.at("loss"), red = c.at("reduction");
+    SCOPED_TRACE(name + ", reduction " + red);
+    std::vector<Tensor> x, o;
+    for (const auto& t : c.at("inputs")) x.push_back(nabla::test::tensor_from_json(t).requires_grad_());
+    for (const auto& t : c.at("others"))
+      o.push_back(nabla::test::tensor_from_json(t, t.at("dtype") == "int64" ? nabla::kInt64 : nabla::kFloat64));
+    const Tensor out = call_loss(name, x, o, reduction_of(red));
+    EXPECT_TRUE(nabla::test::all_close(out, c.at("value"), kTorchTol, kTorchTol));
+    out.backward(nabla::test::tensor_from_json(c.at("upstream")));
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      ASSERT_TRUE(x[i].grad().defined()) << "input " << i;
+      EXPECT_TRUE(nabla::test::all_close(x[i].grad(), c.at("grads")[i], kTorchTol, kTorchTol)) << "gradient of input " << i;
+    }
+  }
+}
+
+// ---- gradcheck ----------------------------------------------------------------------------------
+
+class LossGradcheck : public ::testing::TestWithParam<Reduction> {
+ protected:
+  void SetUp() override { nabla::manual_seed(11); }
+};
+
+TEST_P(LossGradcheck, MseLoss) {
+  const Reduction r = GetParam();
+  EXPECT_TRUE(grad_ok([r](const auto& v) { return nabla::mse_loss(v[0], v[1], r); },
+                      {nabla::nntest::leaf({4, 3}), nabla::nntest::leaf({4, 3})}));
+  // Non-contiguous operands.
+  EXPECT_TRUE(grad_ok([r](const auto& v) { return nabla::mse_loss(v[0], v[1], r); },
+                      {nabla::nntest::noncontig_leaf({3, 4}), nabla::nntest::leaf({3, 4})}));
+}
+
+TEST_P(LossGradcheck, BinaryCrossEntropyWithLogits) {
+  const Reduction r = GetParam();
+  EXPECT_TRUE(grad_ok([r](const auto& v) { return nabla::binary_cross_entropy_with_logits(v[0], v[1], r); },
+                      {nabla::nntest::leaf({5, 2}, -4.0, 4.0), nabla::nntest::leaf({5, 2}, 0.0, 1.0)}));
+}
+
+TEST_P(LossGradcheck, CrossEntropy) {
+  const Reduction r = GetParam();
+  const Tensor labels = nabla::tensor(std::vector<std::int64_t>{0, 3, 1, 3, 2}, {5});
+  EXPECT_TRUE(grad_ok([&](const auto& v) { return nabla::cross_entropy(v[0], labels, r); },
+                      {nabla::nntest::leaf({5, 4}, -3.0, 3.0)}));
+  EXPECT_TRUE(grad_ok([&](const auto& v) { return nabla::cross_entropy(v[0], labels, r); },
+                      {nabla::nntest::noncontig_leaf({5, 4}, -3.0, 3.0)}));
+}
+
+TEST_P(LossGradcheck, NllLoss) {
+  const Reduction r = GetParam();
+  const Tensor labels = nabla::tensor(std::vector<std::int64_t>{2, 0, 2, 1}, {4});
+  EXPECT_TRUE(grad_ok([&](const auto& v) { return nabla::nll_loss(v[0], labels, r); }, {nabla::nntest::leaf({4, 3})}));
+  // Composed with log_softmax, as cross_entropy's unfused twin.
+  EXPECT_TRUE(grad_ok([&](const auto& v) { return nabla::nll_loss(nabla::log_softmax(v[0], 1), labels, r); },
+                      {nabla::nntest::leaf({4, 3}, -2.0, 2.0)}));
+}
+
+TEST_P(LossGradcheck, HingeLoss) {
+  const Reduction r = GetParam();
+  const Tensor y = nabla::tensor({1.0, -1.0, -1.0, 1.0, 1.0, -1.0}, nabla::kFloat64);
+  // Scores with margins 1 - y x away from the kink at 0.
+  const Tensor x = nabla::tensor({0.3, 0.4, -2.0, 1.7, -0.5, 0.2}, nabla::kFloat64).requires_grad_();
+  EXPECT_TRUE(grad_ok([&](const auto& v) { return nabla::hinge_loss(v[0], y, r); }, {x}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Reductions, LossGradcheck, ::testing::Values(Reduction::Mean, Reduction::Sum, Reduction::None),
+                         [](const auto& info) {
+                           return info.param == Reduction::Mean ? "Mean" : info.param == Reduction::Sum ? "Sum" : "None";
+                         });
+
+TEST(LossGradcheck, CrossEntropySecondDerivative) {
+  nabla::manual_seed(12);
+  const Tensor labels = nabla::tensor(std::vector<std::int64_t>{1, 0, 2}, {3});
+  EXPECT_TRUE(nabla::nntest::gradgrad_ok([&](const auto& v) { return nabla::cross_entropy(v[0], labels); },
+                                       {nabla::nntest::leaf({3, 3})}));
+}
+
+// ---- stability and kinks ------------------------------------------------------------------------
+
+TEST(CrossEntropy, HugeLogitsGiveFiniteLossAndSoftmaxMinusOnehotGradient) {
+  for (auto dtype : nabla::nntest::float_dtypes()) {
+    SCOPED_TRACE(nabla::dtype_name(dtype));
+    // Rows: confident and right, a tie between two classes, confident and wrong by 2e4.
+    const std::vector<double> v{1e4, 0.0, -1e4, 0.0, 1e4, 1e4, -1e4, 1e4, 0.0};
+    const Tensor logits = nabla::tensor(v, {3, 3}, dtype).requires_grad_();
+    const Tensor labels = nabla::tensor(std::vector<std::int64_t>{0, 1, 0}, {3});
+    const Tensor loss = nabla::cross_entropy(logits, labels);
+    const double n = 3;
+    // Per-row losses 0, log 2, 2e4.
+    EXPECT_TRUE(std::isfinite(loss.item<double>()));
+    EXPECT_NEAR(loss.item<double>(), (0.0 + std::log(2.0) + 2e4) / n, 1e-6 * 2e4 / n);
+    loss.backward();
+    const std::vector<double> want{0, 0, 0, 0, -0.5 / n, 0.5 / n, -1 / n, 1 / n, 0};
+    const auto got = logits.grad().to_vector<double>();
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_TRUE(std::isfinite(got[i])) << i;
+      EXPECT_NEAR(got[i], want[i], 1e-7) << "element " << i;
+    }
+    // Reduction::None: per-row losses, gradient of their sum is (softmax - onehot) without 1/N.
+    const Tensor l2 = nabla::tensor(v, {3, 3}, dtype).requires_grad_();
+    const Tensor per = nabla::cross_entropy(l2, labels, Reduction::None);
+    EXPECT_TRUE(nabla::nntest::values_near(per, {0.0, std::log(2.0), 2e4}, 1e-6, 1e-6));
+    nabla::sum(per).backward();
+    EXPECT_TRUE(nabla::nntest::values_near(l2.grad(), {0, 0, 0, 0, -0.5, 0.5, -1, 1, 0}, 0, 1e-7));
+  }
+}
+
+TEST(BinaryCrossEntropyWithLogits, GradientAtZeroLogitIsSigmoidZeroMinusTarget) {
+  const Tensor x = nabla::zeros({4}, nabla::kFloat64).requires_grad_();
+  const Tensor t = nabla::tensor({0.0, 1.0, 0.25, 0.5}, nabla::kFloat64);
+  const Tensor loss = nabla::binary_cross_entropy_with_logits(x, t, Reduction::Sum);
+  EXPECT_NEAR(loss.item<double>(), 4 * std::log(2.0), 1e-15);  // log(1 + e^0) per element, whatever t
+  loss.backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0.5, -0.5, 0.25, 0.0}));
+}
+
+TEST(BinaryCrossEntropyWithLogits, HugeLogitsStayFinite) {
+  for (auto dtype : nabla::nntest::float_dtypes()) {
+    SCOPED_TRACE(nabla::dtype_name(dtype));
+    const Tensor x = nabla::tensor(std::vector<double>{1e4, -1e4, 1e4, -1e4}, {4}, dtype).requires_grad_();
+    const Tensor t = nabla::tensor(std::vector<double>{1.0, 0.0, 0.0, 1.0}, {4}, dtype);
+    const Tensor per = nabla::binary_cross_entropy_with_logits(x, t, Reduction::None);
+    // Right and confident: 0; wrong by 1e4: 1e4 (not inf).
+    EXPECT_TRUE(nabla::nntest::values_near(per, {0.0, 0.0, 1e4, 1e4}, 1e-7));
+    nabla::sum(per).backward();
+    EXPECT_TRUE(nabla::nntest::values_near(x.grad(), {0.0, 0.0, 1.0, -1.0}, 0, 1e-12));
+  }
+}
+
+TEST(HingeLoss, KinkAndFlatRegion) {
+  // y x = 1 exactly: loss 0, and (as relu at 0, and torch.clamp) gradient 0. Beyond the margin: 0.
+  const Tensor x = nabla::tensor({1.0, -1.0, 3.0, 0.0}, nabla::kFloat64).requires_grad_();
+  const Tensor y = nabla::tensor({1.0, -1.0, 1.0, -1.0}, nabla::kFloat64);
+  const Tensor loss = nabla::hinge_loss(x, y, Reduction::Sum);
+  EXPECT_DOUBLE_EQ(loss.item<double>(), 1.0);
+  loss.backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0.0, 0.0, 0.0, 1.0}));
+}
+
+TEST(MseLoss, ValueAndGradientByHand) {
+  const Tensor a = nabla::tensor({1.0, 2.0, 4.0}, nabla::kFloat64).requires_grad_();
+  const Tensor b = nabla::tensor({0.0, 2.0, 1.0}, nabla::kFloat64);
+  const Tensor loss = nabla::mse_loss(a, b);
+  EXPECT_DOUBLE_EQ(loss.item<double>(), 10.0 / 3.0);
+  loss.backward();
+  EXPECT_TRUE(nabla::nntest::values_near(a.grad(), {2.0 / 3.0, 0.0, 2.0}, 1e-15));
+}
+
+// ---- bad input ----------------------------------------------------------------------------------
+
+TEST(LossErrors, CrossEntropyLabels) {
+  const Tensor logits = nabla::zeros({3, 4}, nabla::kFloat64);
+  EXPECT_TRUE(throws_error([&] { nabla::cross_entropy(logits, nabla::zeros({3}, nabla::kFloat32)); },
+                           {"cross_entropy", "target must be int64 of shape [3]", "float32"}));
+  EXPECT_TRUE(throws_error([&] { nabla::cross_entropy(logits, nabla::zeros({3, 1}, nabla::kInt64)); },
+                           {"cross_entropy", "of shape [3]", "[3, 1]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::cross_entropy(logits, nabla::zeros({2}, nabla::kInt64)); },
+                           {"cross_entropy", "[2]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::cross_entropy(logits, nabla::tensor(std::vector<std::int64_t>{0, 4, 1}, {3})); },
+                           {"cross_entropy: target 4 at row 1 is outside the classes 0..3"}));
+  EXPECT_TRUE(throws_error([&] { nabla::cross_entropy(logits, nabla::tensor(std::vector<std::int64_t>{0, 1, -1}, {3})); },
+                           {"cross_entropy: target -1 at row 2 is outside the classes 0..3"}));
+  EXPECT_TRUE(throws_error([&] { nabla::cross_entropy(nabla::zeros({3}, nabla::kFloat64), nabla::zeros({3}, nabla::kInt64)); },
+                           {"cross_entropy: logits must be [N, C]", "[3]"}));
+}
+
+TEST(LossErrors, NllLossLabels) {
+  const Tensor lp = nabla::zeros({3, 4}, nabla::kFloat64);
+  EXPECT_TRUE(throws_error([&] { nabla::nll_loss(lp, nabla::zeros({3}, nabla::kFloat64)); },
+                           {"nll_loss", "target must be int64 of shape [3]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::nll_loss(lp, nabla::zeros({4}, nabla::kInt64)); }, {"nll_loss", "[3]"}));
+  // The op that was called is named, with the offending label and the valid range.
+  EXPECT_TRUE(throws_error([&] { nabla::nll_loss(lp, nabla::tensor(std::vector<std::int64_t>{0, 1, 4}, {3})); },
+                           {"nll_loss: target 4 at row 2 is outside the classes 0..3"}));
+  EXPECT_TRUE(throws_error([&] { nabla::nll_loss(lp, nabla::tensor(std::vector<std::int64_t>{-2, 1, 0}, {3})); },
+                           {"nll_loss: target -2 at row 0 is outside the classes 0..3"}));
+}
+
+TEST(LossErrors, ShapesAndBinaryLabels) {
+  const Tensor a = nabla::zeros({2, 3}, nabla::kFloat64);
+  EXPECT_TRUE(throws_error([&] { nabla::mse_loss(a, nabla::zeros({3, 2}, nabla::kFloat64)); },
+                           {"mse_loss", "[2, 3]", "[3, 2]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::binary_cross_entropy_with_logits(a, nabla::zeros({2}, nabla::kFloat64)); },
+                           {"binary_cross_entropy_with_logits", "[2, 3]", "[2]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::hinge_loss(a, nabla::zeros({2, 3}, nabla::kFloat64)); },
+                           {"hinge_loss: labels must be -1 or +1, got 0"}));
+  EXPECT_TRUE(throws_error([&] { nabla::hinge_loss(a, nabla::ones({3}, nabla::kFloat64)); }, {"hinge_loss", "[3]", "[2, 3]"}));
+}
+
+}  // namespace
