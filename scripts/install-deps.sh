@@ -4,7 +4,8 @@
 #        scripts/install-deps.sh test   (also the test suite: GoogleTest, PyTorch oracle, sanitizers)
 set -euo pipefail
 
-main_packages=(g++ make cmake libopenblas-dev libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev graphviz)
+main_packages=(g++ make cmake libopenblas-dev libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev graphviz
+               dataset-fashion-mnist)
 test_packages=(libgtest-dev libgmock-dev python3 python3-torch python3-numpy)
 
 packages=("${main_packages[@]}")

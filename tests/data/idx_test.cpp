@@ -328,7 +328,7 @@ double sum_of(const nabla::Tensor& t) {
 // Reference numbers computed once with numpy from the .gz files of Debian's dataset-fashion-mnist:
 //   x = np.frombuffer(gzip.open(f).read(), np.uint8, offset=16); x.astype(np.uint64).sum(); x[14*28+14]
 TEST(FashionMnist, TrainSplit) {
-  if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  ASSERT_TRUE(have_fashion_mnist()) << "dataset-fashion-mnist is not installed (scripts/install-deps.sh installs it)";
   data::MnistOptions raw;
   raw.scale = false;
   const auto d = data::load_mnist(data::default_mnist_dir(), data::Split::Train, raw);
@@ -349,7 +349,7 @@ TEST(FashionMnist, TrainSplit) {
 }
 
 TEST(FashionMnist, TestSplitScaled) {
-  if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  ASSERT_TRUE(have_fashion_mnist()) << "dataset-fashion-mnist is not installed (scripts/install-deps.sh installs it)";
   data::MnistOptions opts;
   opts.layout = data::ImageLayout::Channels;
   const auto d = data::load_mnist(data::default_mnist_dir(), data::Split::Test, opts);

@@ -48,7 +48,7 @@ bool have_torch() {
 }  // namespace
 
 TEST(SafetensorsInterop, PythonReadsNablaFile) {
-  if (!have_torch()) GTEST_SKIP() << kPython << " with torch is not available";
+  ASSERT_TRUE(have_torch()) << kPython << " with torch is not available (scripts/install-deps.sh test installs python3-torch)";
   nabla::test::TempDir dir;
   const auto path = dir.file("from_nabla.safetensors");
   io::NamedTensors tensors{
@@ -67,7 +67,7 @@ TEST(SafetensorsInterop, PythonReadsNablaFile) {
 }
 
 TEST(SafetensorsInterop, NablaReadsPythonFile) {
-  if (!have_torch()) GTEST_SKIP() << kPython << " with torch is not available";
+  ASSERT_TRUE(have_torch()) << kPython << " with torch is not available (scripts/install-deps.sh test installs python3-torch)";
   nabla::test::TempDir dir;
   const auto path = dir.file("from_torch.safetensors");
   std::string out;
