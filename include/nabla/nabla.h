@@ -18,6 +18,7 @@
 #include <nabla/nn/nn.h>
 #include <nabla/optim/optim.h>
 #include <nabla/ops/arithmetic.h>
+#include <nabla/ops/conv.h>
 #include <nabla/ops/linalg.h>
 #include <nabla/ops/nn.h>
 #include <nabla/ops/reduction.h>

@@ -1,0 +1,452 @@
+#include "kernels/conv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include <cblas.h>
+
+#include "core/parallel.h"
+
+namespace nabla::detail {
+namespace {
+
+// C[m x n] = op(A)·op(B) + beta·C, row-major with explicit leading dimensions.
+void blas_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+               const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+              static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a, static_cast<blasint>(lda), b,
+              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+void blas_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,
+               const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+              static_cast<blasint>(n), static_cast<blasint>(k), 1.0, a, static_cast<blasint>(lda), b,
+              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+// Uninitialised scratch, allocated once per call (never per sample).
+template <class T>
+std::unique_ptr<T[]> scratch(std::int64_t n) {
+  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(std::max<std::int64_t>(n, 1))]);
+}
+
+// The unfolded input of one chunk of the batch is capped at this many elements (16 MiB of float).
+constexpr std::int64_t kMaxColumnElements = std::int64_t{1} << 22;
+
+// Output positions o in [lo, hi) have o * stride + offset inside [0, size).
+void valid_range(std::int64_t out, std::int64_t stride, std::int64_t offset, std::int64_t size, std::int64_t& lo,
+                 std::int64_t& hi) {
+  lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  hi = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride;
+  lo = std::min(lo, out);
+  hi = std::clamp(hi, lo, out);
+}
+
+// Unfolds one sample xs [c, h, w] into col: row (ci, ki, kj), column oy * ow + ox, leading dim ld.
+template <class T>
+void im2col(const Conv2dGeometry& g, const T* xs, T* col, std::int64_t ld) {
+  const std::int64_t plane = g.oh * g.ow;
+  for (std::int64_t ci = 0; ci < g.c; ++ci)
+    for (std::int64_t ki = 0; ki < g.kh; ++ki)
+      for (std::int64_t kj = 0; kj < g.kw; ++kj) {
+        T* dst = col + ((ci * g.kh + ki) * g.kw + kj) * ld;
+        const std::int64_t yoff = ki * g.dh - g.ph, xoff = kj * g.dw - g.pw;
+        std::int64_t ylo, yhi, xlo, xhi;
+        valid_range(g.oh, g.sh, yoff, g.h, ylo, yhi);
+        valid_range(g.ow, g.sw, xoff, g.w, xlo, xhi);
+        const T* src = xs + ci * g.h * g.w;
+        std::fill(dst, dst + ylo * g.ow, T(0));
+        for (std::int64_t oy = ylo; oy < yhi; ++oy) {
+          T* d = dst + oy * g.ow;
+          const T* s = src + (oy * g.sh + yoff) * g.w + xoff;
+          std::fill(d, d + xlo, T(0));
+          if (g.sw == 1) std::copy(s + xlo, s + xhi, d + xlo);
+          else
+            for (std::int64_t ox = xlo; ox < xhi; ++ox) d[ox] = s[ox * g.sw];
+          std::fill(d + xhi, d + g.ow, T(0));
+        }
+        std::fill(dst + yhi * g.ow, dst + plane, T(0));
+      }
+}
+
+// The adjoint of im2col: adds the columns back into one sample gxs [c, h, w] (zeroed by the caller).
+template <class T>
+void col2im(const Conv2dGeometry& g, const T* col, std::int64_t ld, T* gxs) {
+  for (std::int64_t ci = 0; ci < g.c; ++ci)
+    for (std::int64_t ki = 0; ki < g.kh; ++ki)
+      for (std::int64_t kj = 0; kj < g.kw; ++kj) {
+        const T* src = col + ((ci * g.kh + ki) * g.kw + kj) * ld;
+        const std::int64_t yoff = ki * g.dh - g.ph, xoff = kj * g.dw - g.pw;
+        std::int64_t ylo, yhi, xlo, xhi;
+        valid_range(g.oh, g.sh, yoff, g.h, ylo, yhi);
+        valid_range(g.ow, g.sw, xoff, g.w, xlo, xhi);
+        T* dst = gxs + ci * g.h * g.w;
+        for (std::int64_t oy = ylo; oy < yhi; ++oy) {
+          const T* s = src + oy * g.ow;
+          T* d = dst + (oy * g.sh + yoff) * g.w + xoff;
+          if (g.sw == 1)
+            for (std::int64_t ox = xlo; ox < xhi; ++ox) d[ox] += s[ox];
+          else
+            for (std::int64_t ox = xlo; ox < xhi; ++ox) d[ox * g.sw] += s[ox];
+        }
+      }
+}
+
+// Samples per chunk so that the per-chunk scratch stays under kMaxColumnElements.
+std::int64_t chunk_size(const Conv2dGeometry& g) {
+  const std::int64_t per_sample = std::max<std::int64_t>({g.c * g.kh * g.kw * g.oh * g.ow, g.oc * g.oh * g.ow, 1});
+  return std::clamp<std::int64_t>(kMaxColumnElements / per_sample, 1, std::max<std::int64_t>(g.n, 1));
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
+  const std::int64_t plane = g.oh * g.ow, in_sample = g.c * g.h * g.w;
+  const std::int64_t rows_g = (g.c / g.groups) * g.kh * g.kw, ocg = g.oc / g.groups;
+  const std::int64_t nb = chunk_size(g);
+  auto col = scratch<T>(g.c * g.kh * g.kw * nb * plane);
+  auto out = scratch<T>(g.oc * nb * plane);
+  for (std::int64_t n0 = 0; n0 < g.n; n0 += nb) {
+    const std::int64_t cnt = std::min(nb, g.n - n0), ld = cnt * plane;
+    parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+      for (std::int64_t s = s0; s < s1; ++s) im2col(g, x + (n0 + s) * in_sample, col.get() + s * plane, ld);
+    });
+    for (std::int64_t gi = 0; gi < g.groups; ++gi) {
+      if (rows_g == 0) std::fill(out.get() + gi * ocg * ld, out.get() + (gi + 1) * ocg * ld, T(0));
+      else
+        blas_gemm(false, false, ocg, ld, rows_g, w + gi * ocg * rows_g, rows_g, col.get() + gi * rows_g * ld, ld, T(0),
+                  out.get() + gi * ocg * ld, ld);
+    }
+    // [oc, cnt, plane] → [cnt, oc, plane], adding the bias on the way.
+    parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+      for (std::int64_t s = s0; s < s1; ++s)
+        for (std::int64_t o = 0; o < g.oc; ++o) {
+          T* dst = y + ((n0 + s) * g.oc + o) * plane;
+          const T* src = out.get() + o * ld + s * plane;
+          const T bias = b != nullptr ? b[o] : T(0);
+          for (std::int64_t p = 0; p < plane; ++p) dst[p] = src[p] + bias;
+        }
+    });
+  }
+}
+
+template <class T>
+void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
+  const std::int64_t plane = g.oh * g.ow, in_sample = g.c * g.h * g.w;
+  const std::int64_t rows_g = (g.c / g.groups) * g.kh * g.kw, ocg = g.oc / g.groups;
+  if (gb != nullptr)
+    parallel_for(g.oc, 8, [&](std::int64_t o0, std::int64_t o1) {
+      for (std::int64_t o = o0; o < o1; ++o) {
+        T total = 0;
+        for (std::int64_t s = 0; s < g.n; ++s) {
+          const T* src = gy + (s * g.oc + o) * plane;
+          for (std::int64_t p = 0; p < plane; ++p) total += src[p];
+        }
+        gb[o] = total;
+      }
+    });
+  if (gw == nullptr && gx == nullptr) return;
+  if (gw != nullptr && (g.n == 0 || rows_g == 0)) std::fill(gw, gw + g.oc * rows_g, T(0));
+  if (gx != nullptr && ocg == 0) std::fill(gx, gx + g.n * in_sample, T(0));
+  if (rows_g == 0 || ocg == 0) return;
+  const std::int64_t nb = chunk_size(g);
+  auto col = scratch<T>(g.c * g.kh * g.kw * nb * plane);
+  auto gyt = scratch<T>(g.oc * nb * plane);
+  for (std::int64_t n0 = 0; n0 < g.n; n0 += nb) {
+    const std::int64_t cnt = std::min(nb, g.n - n0), ld = cnt * plane;
+    // gy [cnt, oc, plane] → [oc, cnt, plane], the layout both GEMMs read.
+    parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+      for (std::int64_t s = s0; s < s1; ++s)
+        for (std::int64_t o = 0; o < g.oc; ++o) {
+          const T* src = gy + ((n0 + s) * g.oc + o) * plane;
+          std::copy(src, src + plane, gyt.get() + o * ld + s * plane);
+        }
+    });
+    if (gw != nullptr) {
+      parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+        for (std::int64_t s = s0; s < s1; ++s) im2col(g, x + (n0 + s) * in_sample, col.get() + s * plane, ld);
+      });
+      // gW_g [ocg, rows_g] (+)= gy_g [ocg, ld] · col_gᵀ
+      for (std::int64_t gi = 0; gi < g.groups; ++gi)
+        blas_gemm(false, true, ocg, rows_g, ld, gyt.get() + gi * ocg * ld, ld, col.get() + gi * rows_g * ld, ld,
+                  n0 == 0 ? T(0) : T(1), gw + gi * ocg * rows_g, rows_g);
+    }
+    if (gx != nullptr) {
+      // dcol_g [rows_g, ld] = W_gᵀ · gy_g, then folded back into the samples.
+      for (std::int64_t gi = 0; gi < g.groups; ++gi)
+        blas_gemm(true, false, rows_g, ld, ocg, w + gi * ocg * rows_g, rows_g, gyt.get() + gi * ocg * ld, ld, T(0),
+                  col.get() + gi * rows_g * ld, ld);
+      parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+        for (std::int64_t s = s0; s < s1; ++s) {
+          T* dst = gx + (n0 + s) * in_sample;
+          std::fill(dst, dst + in_sample, T(0));
+          col2im(g, col.get() + s * plane, ld, dst);
+        }
+      });
+    }
+  }
+}
+
+template <class T>
+void max_pool2d_forward(std::int64_t planes, std::int64_t h, std::int64_t w, std::int64_t oh, std::int64_t ow,
+                        std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw, std::int64_t ph,
+                        std::int64_t pw, std::int64_t dh, std::int64_t dw, const T* x, T* y, std::int64_t* idx) {
+  const std::int64_t grain = std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(oh * ow * kh * kw, 1));
+  parallel_for(planes, grain, [&](std::int64_t p0, std::int64_t p1) {
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const T* xp = x + p * h * w;
+      T* yp = y + p * oh * ow;
+      std::int64_t* ip = idx + p * oh * ow;
+      for (std::int64_t oy = 0; oy < oh; ++oy) {
+        const std::int64_t y0 = oy * sh - ph;
+        for (std::int64_t ox = 0; ox < ow; ++ox) {
+          const std::int64_t x0 = ox * sw - pw;
+          T best = -std::numeric_limits<T>::infinity();
+          std::int64_t at = -1;
+          for (std::int64_t ki = 0; ki < kh; ++ki) {
+            const std::int64_t iy = y0 + ki * dh;
+            if (iy < 0 || iy >= h) continue;
+            for (std::int64_t kj = 0; kj < kw; ++kj) {
+              const std::int64_t ix = x0 + kj * dw;
+              if (ix < 0 || ix >= w) continue;
+              const T v = xp[iy * w + ix];
+              if (at < 0 || v > best || std::isnan(v)) {
+                best = v;
+                at = iy * w + ix;
+              }
+            }
+          }
+          yp[oy * ow + ox] = best;
+          ip[oy * ow + ox] = at;
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void max_pool2d_backward(std::int64_t planes, std::int64_t hw, std::int64_t ohw, const T* gy, const std::int64_t* idx,
+                         T* gx) {
+  parallel_for(planes, std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(hw, 1)),
+               [&](std::int64_t p0, std::int64_t p1) {
+                 for (std::int64_t p = p0; p < p1; ++p) {
+                   T* gp = gx + p * hw;
+                   std::fill(gp, gp + hw, T(0));
+                   const T* g = gy + p * ohw;
+                   const std::int64_t* ip = idx + p * ohw;
+                   for (std::int64_t i = 0; i < ohw; ++i)
+                     if (ip[i] >= 0) gp[ip[i]] += g[i];
+                 }
+               });
+}
+
+template <class T>
+void avg_pool2d_forward(const PoolWindows& pw, std::int64_t planes, const T* x, T* y) {
+  const std::int64_t hw = pw.h * pw.w, ohw = pw.oh * pw.ow;
+  parallel_for(planes, std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(hw, 1)),
+               [&](std::int64_t p0, std::int64_t p1) {
+                 for (std::int64_t p = p0; p < p1; ++p) {
+                   const T* xp = x + p * hw;
+                   T* yp = y + p * ohw;
+                   for (std::int64_t i = 0; i < pw.oh; ++i)
+                     for (std::int64_t j = 0; j < pw.ow; ++j) {
+                       T total = 0;
+                       for (std::int64_t r = pw.h0[i]; r < pw.h1[i]; ++r)
+                         for (std::int64_t c = pw.w0[j]; c < pw.w1[j]; ++c) total += xp[r * pw.w + c];
+                       yp[i * pw.ow + j] = total / static_cast<T>(pw.hdiv[i] * pw.wdiv[j]);
+                     }
+                 }
+               });
+}
+
+template <class T>
+void avg_pool2d_backward(const PoolWindows& pw, std::int64_t planes, const T* gy, T* gx) {
+  const std::int64_t hw = pw.h * pw.w, ohw = pw.oh * pw.ow;
+  parallel_for(planes, std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(hw, 1)),
+               [&](std::int64_t p0, std::int64_t p1) {
+                 for (std::int64_t p = p0; p < p1; ++p) {
+                   T* gp = gx + p * hw;
+                   std::fill(gp, gp + hw, T(0));
+                   const T* g = gy + p * ohw;
+                   for (std::int64_t i = 0; i < pw.oh; ++i)
+                     for (std::int64_t j = 0; j < pw.ow; ++j) {
+                       const T v = g[i * pw.ow + j] / static_cast<T>(pw.hdiv[i] * pw.wdiv[j]);
+                       for (std::int64_t r = pw.h0[i]; r < pw.h1[i]; ++r)
+                         for (std::int64_t c = pw.w0[j]; c < pw.w1[j]; ++c) gp[r * pw.w + c] += v;
+                     }
+                 }
+               });
+}
+
+template <class T>
+void batch_norm_stats(std::int64_t n, std::int64_t c, std::int64_t s, const T* x, T* mean, T* var) {
+  parallel_for(c, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(n * s, 1)),
+               [&](std::int64_t c0, std::int64_t c1) {
+                 for (std::int64_t ch = c0; ch < c1; ++ch) {
+                   // Each row (one sample's plane) is summed twice while it is in cache, then merged
+                   // into the channel's running count, mean and M2 (Chan et al.).
+                   double count = 0, mu = 0, m2 = 0;
+                   for (std::int64_t i = 0; i < n; ++i) {
+                     const T* row = x + (i * c + ch) * s;
+                     double rs = 0;
+                     for (std::int64_t k = 0; k < s; ++k) rs += row[k];
+                     const double rmu = rs / static_cast<double>(s);
+                     double rm2 = 0;
+                     for (std::int64_t k = 0; k < s; ++k) {
+                       const double d = row[k] - rmu;
+                       rm2 += d * d;
+                     }
+                     const double total = count + static_cast<double>(s), delta = rmu - mu;
+                     mu += delta * static_cast<double>(s) / total;
+                     m2 += rm2 + delta * delta * count * static_cast<double>(s) / total;
+                     count = total;
+                   }
+                   mean[ch] = static_cast<T>(mu);
+                   var[ch] = static_cast<T>(count > 0 ? m2 / count : 0.0);
+                 }
+               });
+}
+
+template <class T>
+void batch_norm_apply(std::int64_t n, std::int64_t c, std::int64_t s, const T* x, const T* mean, const T* invstd,
+                      const T* w, const T* b, T* y) {
+  parallel_for(n * c, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(s, 1)),
+               [&](std::int64_t r0, std::int64_t r1) {
+                 for (std::int64_t r = r0; r < r1; ++r) {
+                   const std::int64_t ch = r % c;
+                   const T m = mean[ch], scale = invstd[ch] * (w != nullptr ? w[ch] : T(1));
+                   const T shift = b != nullptr ? b[ch] : T(0);
+                   const T* xr = x + r * s;
+                   T* yr = y + r * s;
+                   for (std::int64_t k = 0; k < s; ++k) yr[k] = (xr[k] - m) * scale + shift;
+                 }
+               });
+}
+
+template <class T>
+void batch_norm_backward(std::int64_t n, std::int64_t c, std::int64_t s, const T* x, const T* mean, const T* invstd,
+                         const T* w, const T* gy, T* gx, T* gw, T* gb) {
+  const double count = static_cast<double>(n * s);
+  parallel_for(c, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(n * s, 1)),
+               [&](std::int64_t c0, std::int64_t c1) {
+                 for (std::int64_t ch = c0; ch < c1; ++ch) {
+                   const T m = mean[ch], inv = invstd[ch];
+                   double sum_g = 0, sum_gxc = 0;  // Σ g and Σ g (x - mean)
+                   for (std::int64_t i = 0; i < n; ++i) {
+                     const T* xr = x + (i * c + ch) * s;
+                     const T* gr = gy + (i * c + ch) * s;
+                     for (std::int64_t k = 0; k < s; ++k) {
+                       sum_g += gr[k];
+                       sum_gxc += gr[k] * (xr[k] - m);
+                     }
+                   }
+                   if (gw != nullptr) gw[ch] = static_cast<T>(sum_gxc * inv);
+                   if (gb != nullptr) gb[ch] = static_cast<T>(sum_g);
+                   if (gx == nullptr) continue;
+                   // gx = w·inv·(g - mean(g) - x̂·mean(g·x̂)), x̂ = (x - mean)·inv
+                   const T wv = w != nullptr ? w[ch] : T(1);
+                   const T scale = wv * inv, mean_g = static_cast<T>(sum_g / count);
+                   const T proj = static_cast<T>(sum_gxc / count) * inv * inv;
+                   for (std::int64_t i = 0; i < n; ++i) {
+                     const T* xr = x + (i * c + ch) * s;
+                     const T* gr = gy + (i * c + ch) * s;
+                     T* out = gx + (i * c + ch) * s;
+                     for (std::int64_t k = 0; k < s; ++k) out[k] = scale * (gr[k] - mean_g - (xr[k] - m) * proj);
+                   }
+                 }
+               });
+}
+
+template <class T>
+void layer_norm_forward(std::int64_t rows, std::int64_t d, const T* x, const T* w, const T* b, double eps, T* y, T* mean,
+                        T* invstd) {
+  parallel_for(rows, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(d, 1)),
+               [&](std::int64_t r0, std::int64_t r1) {
+                 for (std::int64_t r = r0; r < r1; ++r) {
+                   const T* xr = x + r * d;
+                   T* yr = y + r * d;
+                   double total = 0;
+                   for (std::int64_t k = 0; k < d; ++k) total += xr[k];
+                   const double mu = total / static_cast<double>(d);
+                   double m2 = 0;
+                   for (std::int64_t k = 0; k < d; ++k) {
+                     const double dv = xr[k] - mu;
+                     m2 += dv * dv;
+                   }
+                   const T m = static_cast<T>(mu), inv = static_cast<T>(1.0 / std::sqrt(m2 / static_cast<double>(d) + eps));
+                   mean[r] = m;
+                   invstd[r] = inv;
+                   for (std::int64_t k = 0; k < d; ++k) {
+                     const T v = (xr[k] - m) * inv;
+                     yr[k] = v * (w != nullptr ? w[k] : T(1)) + (b != nullptr ? b[k] : T(0));
+                   }
+                 }
+               });
+}
+
+template <class T>
+void layer_norm_backward(std::int64_t rows, std::int64_t d, const T* x, const T* mean, const T* invstd, const T* w,
+                         const T* gy, T* gx, T* gw, T* gb) {
+  if (gx != nullptr)
+    parallel_for(rows, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(d, 1)),
+                 [&](std::int64_t r0, std::int64_t r1) {
+                   for (std::int64_t r = r0; r < r1; ++r) {
+                     const T* xr = x + r * d;
+                     const T* gr = gy + r * d;
+                     const T m = mean[r], inv = invstd[r];
+                     double sum_a = 0, sum_b = 0;  // Σ ĝ and Σ ĝ·x̂ with ĝ = g·w
+                     for (std::int64_t k = 0; k < d; ++k) {
+                       const T gh = gr[k] * (w != nullptr ? w[k] : T(1));
+                       sum_a += gh;
+                       sum_b += gh * (xr[k] - m) * inv;
+                     }
+                     const T ma = static_cast<T>(sum_a / static_cast<double>(d));
+                     const T mb = static_cast<T>(sum_b / static_cast<double>(d));
+                     T* out = gx + r * d;
+                     for (std::int64_t k = 0; k < d; ++k) {
+                       const T gh = gr[k] * (w != nullptr ? w[k] : T(1));
+                       out[k] = inv * (gh - ma - (xr[k] - m) * inv * mb);
+                     }
+                   }
+                 });
+  if (gw == nullptr && gb == nullptr) return;
+  parallel_for(d, 64, [&](std::int64_t k0, std::int64_t k1) {
+    if (gw != nullptr) std::fill(gw + k0, gw + k1, T(0));
+    if (gb != nullptr) std::fill(gb + k0, gb + k1, T(0));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* xr = x + r * d;
+      const T* gr = gy + r * d;
+      const T m = mean[r], inv = invstd[r];
+      for (std::int64_t k = k0; k < k1; ++k) {
+        if (gw != nullptr) gw[k] += gr[k] * (xr[k] - m) * inv;
+        if (gb != nullptr) gb[k] += gr[k];
+      }
+    }
+  });
+}
+
+#define NABLA_CONV_KERNELS(T)                                                                                          \
+  template void conv2d_forward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*);                            \
+  template void conv2d_backward<T>(const Conv2dGeometry&, const T*, const T*, const T*, T*, T*, T*);                   \
+  template void max_pool2d_forward<T>(std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,            \
+                                      std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,            \
+                                      std::int64_t, std::int64_t, std::int64_t, const T*, T*, std::int64_t*);          \
+  template void max_pool2d_backward<T>(std::int64_t, std::int64_t, std::int64_t, const T*, const std::int64_t*, T*);  \
+  template void avg_pool2d_forward<T>(const PoolWindows&, std::int64_t, const T*, T*);                                \
+  template void avg_pool2d_backward<T>(const PoolWindows&, std::int64_t, const T*, T*);                               \
+  template void batch_norm_stats<T>(std::int64_t, std::int64_t, std::int64_t, const T*, T*, T*);                      \
+  template void batch_norm_apply<T>(std::int64_t, std::int64_t, std::int64_t, const T*, const T*, const T*,           \
+                                    const T*, const T*, T*);                                                           \
+  template void batch_norm_backward<T>(std::int64_t, std::int64_t, std::int64_t, const T*, const T*, const T*,        \
+                                       const T*, const T*, T*, T*, T*);                                                \
+  template void layer_norm_forward<T>(std::int64_t, std::int64_t, const T*, const T*, const T*, double, T*, T*, T*);  \
+  template void layer_norm_backward<T>(std::int64_t, std::int64_t, const T*, const T*, const T*, const T*, const T*,  \
+                                       T*, T*, T*);
+NABLA_CONV_KERNELS(float)
+NABLA_CONV_KERNELS(double)
+#undef NABLA_CONV_KERNELS
+
+}  // namespace nabla::detail

@@ -1,0 +1,337 @@
+// Convolution, pooling, normalisation and padding (include/nabla/ops/conv.h): values and gradients
+// against PyTorch (tests/ops/torch_conv_reference.py, float64, |nabla - torch| <= 1e-10 relative),
+// gradcheck and gradgradcheck in float64 over several configurations, the chunked and unbatched
+// paths, the max gate, running statistics, and the messages for bad input.
+#include <cmath>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <nabla/autograd/grad_mode.h>
+#include <nabla/ops/conv.h>
+#include <nabla/ops/nn.h>
+
+#include "nn/torch_reference.h"
+#include "ops/op_test_util.h"
+
+namespace {
+
+using nabla::Shape;
+using nabla::Size2;
+using nabla::Tensor;
+using nabla::test::grad_ok;
+using nabla::test::gradgrad_ok;
+using nabla::test::leaf;
+using nabla::test::throws_error;
+using nlohmann::json;
+
+constexpr double kTorchTol = 1e-10;
+
+Tensor t64(const std::vector<double>& v, const Shape& shape) { return nabla::tensor(v, shape, nabla::kFloat64); }
+
+const json* reference_or_fail() {
+  try {
+    static const json j = nabla::test::run_torch_reference("tests/ops/torch_conv_reference.py", "conv");
+    return &j;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << e.what();
+    return nullptr;
+  }
+}
+
+Size2 size2(const json& j) { return Size2(j.at(0).get<std::int64_t>(), j.at(1).get<std::int64_t>()); }
+
+// Runs one reference case in nabla: its output, and the inputs (leaves) whose gradients are compared.
+Tensor run_case(const json& c, std::map<std::string, Tensor>& in, Tensor& rm, Tensor& rv) {
+  const std::string op = c.at("op");
+  auto get = [&](const char* n) { return in.count(n) ? in.at(n) : Tensor(); };
+  if (op == "conv2d")
+    return nabla::conv2d(get("x"), get("w"), get("b"), size2(c.at("stride")), size2(c.at("padding")),
+                         size2(c.at("dilation")), c.at("groups").get<std::int64_t>());
+  if (op == "max_pool2d") {
+    std::optional<Size2> s;
+    if (!c.at("stride").is_null()) s = size2(c.at("stride"));
+    return nabla::max_pool2d(get("x"), size2(c.at("kernel")), s, size2(c.at("padding")), size2(c.at("dilation")));
+  }
+  if (op == "avg_pool2d") {
+    std::optional<Size2> s;
+    if (!c.at("stride").is_null()) s = size2(c.at("stride"));
+    return nabla::avg_pool2d(get("x"), size2(c.at("kernel")), s, size2(c.at("padding")),
+                             c.at("count_include_pad").get<bool>());
+  }
+  if (op == "adaptive_avg_pool2d") return nabla::adaptive_avg_pool2d(get("x"), size2(c.at("output_size")));
+  if (op == "batch_norm") {
+    rm = nabla::test::tensor_from_json(c.at("running_mean"));
+    rv = nabla::test::tensor_from_json(c.at("running_var"));
+    return nabla::batch_norm(get("x"), rm, rv, get("w"), get("b"), c.at("training").get<bool>(),
+                             c.at("momentum").get<double>(), c.at("eps").get<double>());
+  }
+  if (op == "layer_norm")
+    return nabla::layer_norm(get("x"), c.at("normalized_shape").get<Shape>(), get("w"), get("b"),
+                             c.at("eps").get<double>());
+  if (op == "pad") return nabla::pad(get("x"), c.at("pads").get<std::vector<std::int64_t>>(), c.at("value").get<double>());
+  throw std::runtime_error("unknown op " + op);
+}
+
+TEST(ConvTorch, ValuesAndGradientsMatch) {
+  const json* ref = reference_or_fail();
+  if (ref == nullptr) return;
+  int checked = 0;
+  for (const auto& c : ref->at("cases")) {
+    SCOPED_TRACE(c.dump().substr(0, 160));
+    std::map<std::string, Tensor> in;
+    for (const auto& [name, t] : c.at("inputs").items())
+      in[name] = nabla::test::tensor_from_json(t).requires_grad_();
+    Tensor rm, rv;
+    const Tensor y = run_case(c, in, rm, rv);
+    EXPECT_TRUE(nabla::test::all_close(y, c.at("y"), kTorchTol, kTorchTol));
+    y.backward(nabla::test::tensor_from_json(c.at("gy")));
+    for (const auto& [name, g] : c.at("grads").items()) {
+      SCOPED_TRACE("gradient of " + name);
+      ASSERT_TRUE(in.at(name).grad().defined());
+      EXPECT_TRUE(nabla::test::all_close(in.at(name).grad(), g, kTorchTol, kTorchTol));
+    }
+    if (c.contains("running_mean_after")) {
+      EXPECT_TRUE(nabla::test::all_close(rm, c.at("running_mean_after"), kTorchTol, kTorchTol));
+      EXPECT_TRUE(nabla::test::all_close(rv, c.at("running_var_after"), kTorchTol, kTorchTol));
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 30);
+}
+
+// ---- gradcheck ----------------------------------------------------------------------------------
+
+struct ConvCase {
+  Shape x, w;
+  bool bias;
+  Size2 stride, padding, dilation;
+  std::int64_t groups;
+};
+
+std::vector<ConvCase> conv_cases() {
+  return {
+      {{2, 2, 5, 5}, {3, 2, 3, 3}, true, 1, 0, 1, 1},
+      {{1, 2, 6, 5}, {2, 2, 3, 3}, true, 2, 1, 1, 1},          // stride 2, padding 1
+      {{1, 1, 7, 7}, {2, 1, 3, 3}, true, 1, 2, 2, 1},          // dilation 2
+      {{2, 4, 4, 4}, {4, 2, 3, 2}, false, 1, 1, 1, 2},         // groups 2, no bias
+      {{1, 2, 6, 5}, {2, 1, 2, 3}, true, {2, 1}, {0, 1}, {1, 2}, 2},  // non-square everything
+  };
+}
+
+TEST(ConvGradcheck, Conv2dConfigurations) {
+  for (const auto& cc : conv_cases()) {
+    SCOPED_TRACE(nabla::shape_to_string(cc.x) + " * " + nabla::shape_to_string(cc.w));
+    std::vector<Tensor> in{leaf(cc.x), leaf(cc.w)};
+    if (cc.bias) in.push_back(leaf({cc.w[0]}));
+    auto f = [&](const std::vector<Tensor>& v) {
+      return nabla::conv2d(v[0], v[1], cc.bias ? v[2] : Tensor(), cc.stride, cc.padding, cc.dilation, cc.groups);
+    };
+    EXPECT_TRUE(grad_ok(f, in));
+  }
+}
+
+TEST(ConvGradcheck, Conv2dSecondDerivatives) {
+  const auto cases = conv_cases();
+  for (std::size_t i : {1u, 3u, 4u}) {
+    const auto& cc = cases[i];
+    SCOPED_TRACE(i);
+    std::vector<Tensor> in{leaf(cc.x), leaf(cc.w), leaf({cc.w[0]})};
+    auto f = [&](const std::vector<Tensor>& v) {
+      return nabla::conv2d(v[0], v[1], v[2], cc.stride, cc.padding, cc.dilation, cc.groups);
+    };
+    EXPECT_TRUE(gradgrad_ok(f, in));
+  }
+}
+
+TEST(ConvGradcheck, BackwardOpsAreDifferentiable) {
+  const Tensor w = leaf({4, 1, 3, 2}), gy = leaf({2, 4, 3, 4}), x = leaf({2, 2, 5, 5});
+  EXPECT_TRUE(grad_ok([](const std::vector<Tensor>& v) { return nabla::conv2d_input_grad(v[0], v[1], {2, 2, 5, 5}, {2, 1}, {1, 0}, 1, 2); },
+                      {gy, w}));
+  EXPECT_TRUE(grad_ok([](const std::vector<Tensor>& v) { return nabla::conv2d_weight_grad(v[0], v[1], {4, 1, 3, 2}, {2, 1}, {1, 0}, 1, 2); },
+                      {x, gy}));
+}
+
+TEST(PoolGradcheck, MaxAvgAdaptive) {
+  const Tensor x = leaf({2, 2, 6, 7});
+  auto check = [&](const std::function<Tensor(const Tensor&)>& op) {
+    EXPECT_TRUE(grad_ok([&](const std::vector<Tensor>& v) { return op(v[0]); }, {x}));
+    EXPECT_TRUE(gradgrad_ok([&](const std::vector<Tensor>& v) { return op(v[0]) * op(v[0]); }, {x}));
+  };
+  check([](const Tensor& t) { return nabla::max_pool2d(t, 2); });
+  check([](const Tensor& t) { return nabla::max_pool2d(t, 3, Size2(2), 1); });
+  check([](const Tensor& t) { return nabla::max_pool2d(t, {2, 3}, Size2{1, 2}, {1, 1}, {2, 1}); });
+  check([](const Tensor& t) { return nabla::avg_pool2d(t, 2); });
+  check([](const Tensor& t) { return nabla::avg_pool2d(t, 3, Size2(2), 1, true); });
+  check([](const Tensor& t) { return nabla::avg_pool2d(t, {3, 2}, Size2{1, 2}, {1, 1}, false); });
+  check([](const Tensor& t) { return nabla::adaptive_avg_pool2d(t, {3, 4}); });
+  check([](const Tensor& t) { return nabla::adaptive_avg_pool2d(t, 1); });
+}
+
+TEST(NormGradcheck, BatchNormTrainingAndEval) {
+  const Tensor x = leaf({4, 3, 2, 3}), w = leaf({3}), b = leaf({3});
+  auto train = [](const std::vector<Tensor>& v) { return nabla::batch_norm(v[0], {}, {}, v[1], v[2], true); };
+  EXPECT_TRUE(grad_ok(train, {x, w, b}));
+  EXPECT_TRUE(gradgrad_ok(train, {x, w, b}));
+  const Tensor rm = nabla::uniform({3}, -1, 1, nabla::kFloat64), rv = nabla::uniform({3}, 0.5, 2, nabla::kFloat64);
+  auto eval = [&](const std::vector<Tensor>& v) { return nabla::batch_norm(v[0], rm, rv, v[1], v[2], false); };
+  EXPECT_TRUE(grad_ok(eval, {x, w, b}));
+  EXPECT_TRUE(gradgrad_ok(eval, {x, w, b}));
+  const Tensor x2 = leaf({5, 3});  // BatchNorm1d shape, no affine
+  EXPECT_TRUE(grad_ok([](const std::vector<Tensor>& v) { return nabla::batch_norm(v[0], {}, {}, {}, {}, true); }, {x2}));
+}
+
+TEST(NormGradcheck, LayerNorm) {
+  const Tensor x = leaf({3, 2, 4}), w = leaf({2, 4}), b = leaf({2, 4}), w1 = leaf({4});
+  auto two = [](const std::vector<Tensor>& v) { return nabla::layer_norm(v[0], {2, 4}, v[1], v[2]); };
+  EXPECT_TRUE(grad_ok(two, {x, w, b}));
+  EXPECT_TRUE(gradgrad_ok(two, {x, w, b}));
+  EXPECT_TRUE(grad_ok([](const std::vector<Tensor>& v) { return nabla::layer_norm(v[0], {4}, v[1]); }, {x, w1}));
+  EXPECT_TRUE(grad_ok([](const std::vector<Tensor>& v) { return nabla::layer_norm(v[0], {4}); }, {x}));
+}
+
+TEST(PadGradcheck, GrowAndCrop) {
+  const Tensor x = leaf({2, 3, 4});
+  auto f = [](const std::vector<Tensor>& v) { return nabla::pad(v[0], {1, -1, 2, 0}, 0.25); };
+  EXPECT_TRUE(grad_ok(f, {x}));
+  EXPECT_TRUE(gradgrad_ok([](const std::vector<Tensor>& v) { return nabla::pad(v[0] * v[0], {1, 2}); }, {x}));
+}
+
+// ---- paths and semantics ------------------------------------------------------------------------
+
+// A batch big enough to be split into several chunks gives what convolving each sample alone gives.
+TEST(Conv2d, ChunkedBatchMatchesPerSample) {
+  nabla::manual_seed(7);
+  const Tensor x = nabla::randn({40, 16, 32, 32}, nabla::kFloat64).requires_grad_();
+  const Tensor w = nabla::randn({8, 16, 3, 3}, nabla::kFloat64).requires_grad_();
+  const Tensor b = nabla::randn({8}, nabla::kFloat64).requires_grad_();
+  const Tensor gy = nabla::randn({40, 8, 32, 32}, nabla::kFloat64);
+  const Tensor y = nabla::conv2d(x, w, b, 1, 1);
+  y.backward(gy);
+  const auto yv = y.to_vector<double>(), gxv = x.grad().to_vector<double>();
+  std::vector<double> gw_sum(w.numel(), 0.0);
+  const std::int64_t per = 8 * 32 * 32, per_in = 16 * 32 * 32;
+  for (std::int64_t s : {0, 17, 31, 32, 39}) {
+    const Tensor xs = x.detach()[s].unsqueeze(0).requires_grad_(), ws = w.detach().requires_grad_();
+    const Tensor ys = nabla::conv2d(xs, ws, b.detach(), 1, 1);
+    ys.backward(gy[s].unsqueeze(0));
+    const auto ysv = ys.to_vector<double>(), gxs = xs.grad().to_vector<double>();
+    for (std::int64_t i = 0; i < per; ++i) ASSERT_NEAR(yv[s * per + i], ysv[i], 1e-12) << "sample " << s;
+    for (std::int64_t i = 0; i < per_in; ++i) ASSERT_NEAR(gxv[s * per_in + i], gxs[i], 1e-12) << "sample " << s;
+  }
+  // The weight gradient is accumulated over chunks: compare with a sum over single-sample runs.
+  for (std::int64_t s = 0; s < 40; ++s) {
+    const Tensor ws = w.detach().requires_grad_();
+    nabla::conv2d(x.detach()[s].unsqueeze(0), ws, Tensor(), 1, 1).backward(gy[s].unsqueeze(0));
+    const auto g = ws.grad().to_vector<double>();
+    for (std::size_t i = 0; i < g.size(); ++i) gw_sum[i] += g[i];
+  }
+  EXPECT_TRUE(nabla::test::values_near(w.grad(), gw_sum, 1e-10, 1e-10));
+}
+
+TEST(Conv2d, UnbatchedNonContiguousAndFloat32) {
+  nabla::manual_seed(3);
+  const Tensor x = nabla::randn({2, 3, 6, 5}, nabla::kFloat64), w = nabla::randn({4, 3, 3, 3}, nabla::kFloat64);
+  const Tensor y = nabla::conv2d(x, w, {}, 1, 1);
+  // One sample as [C, H, W].
+  EXPECT_EQ(nabla::conv2d(x[1], w, {}, 1, 1).shape(), (Shape{4, 6, 5}));
+  EXPECT_TRUE(nabla::test::values_near(nabla::conv2d(x[1], w, {}, 1, 1), y[1].to_vector<double>(), 1e-13, 1e-13));
+  // A transposed (non-contiguous) input.
+  const Tensor xt = x.transpose(2, 3).contiguous().transpose(2, 3);
+  ASSERT_FALSE(xt.is_contiguous());
+  EXPECT_TRUE(nabla::test::values_near(nabla::conv2d(xt, w, {}, 1, 1), y.to_vector<double>(), 1e-13, 1e-13));
+  // float32 agrees with float64 to float32 precision.
+  const Tensor y32 = nabla::conv2d(x.to(nabla::kFloat32), w.to(nabla::kFloat32), {}, 1, 1);
+  EXPECT_EQ(y32.dtype(), nabla::kFloat32);
+  EXPECT_TRUE(nabla::test::values_near(y32, y.to_vector<double>(), 1e-4, 1e-4));
+}
+
+TEST(MaxPool2d, GradientGoesOnlyToTheArgMax) {
+  const Tensor x = t64({1, 5, 2, 0,  //
+                                  3, 4, 8, 1,  //
+                                  0, 0, 1, 1,  //
+                                  9, 0, 1, 7},
+                                 {1, 1, 4, 4})
+                       .requires_grad_();
+  const Tensor y = nabla::max_pool2d(x, 2);
+  EXPECT_TRUE(nabla::test::values_near(y, {5, 8, 9, 7}, 0));
+  y.backward(t64({1, 2, 3, 4}, {1, 1, 2, 2}));
+  EXPECT_TRUE(nabla::test::values_near(x.grad(), {0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 3, 0, 0, 4}, 0));
+  // Overlapping windows that share an arg-max add up there.
+  const Tensor z = t64({0, 0, 0, 0, 9, 0, 0, 0, 0}, {1, 1, 3, 3}).requires_grad_();
+  nabla::sum(nabla::max_pool2d(z, 2, Size2(1))).backward();
+  EXPECT_TRUE(nabla::test::values_near(z.grad(), {0, 0, 0, 0, 4, 0, 0, 0, 0}, 0));
+}
+
+TEST(BatchNorm, EvalUsesRunningStatisticsAndTrainingUpdatesThem) {
+  const Tensor x = t64({1, 2, 3, 4, 5, 6, 7, 8}, {4, 2});
+  Tensor rm = nabla::zeros({2}, nabla::kFloat64), rv = nabla::ones({2}, nabla::kFloat64);
+  const Tensor y = nabla::batch_norm(x, rm, rv, {}, {}, true, 0.5, 0.0);
+  // Column 0: 1 3 5 7, mean 4, biased var 5, unbiased 20/3.
+  EXPECT_TRUE(nabla::test::values_near(y.select(1, 0), {-3 / std::sqrt(5.0), -1 / std::sqrt(5.0), 1 / std::sqrt(5.0), 3 / std::sqrt(5.0)}, 1e-12));
+  EXPECT_TRUE(nabla::test::values_near(rm, {2.0, 2.5}, 1e-12));
+  EXPECT_TRUE(nabla::test::values_near(rv, {0.5 + 0.5 * 20.0 / 3.0, 0.5 + 0.5 * 20.0 / 3.0}, 1e-12));
+  const Tensor e = nabla::batch_norm(x, rm, rv, {}, {}, false, 0.5, 0.0);
+  EXPECT_NEAR(e.to_vector<double>()[0], (1 - 2.0) / std::sqrt(0.5 + 0.5 * 20.0 / 3.0), 1e-12);
+}
+
+// ---- bad input ----------------------------------------------------------------------------------
+
+TEST(ConvErrors, NameTheOpAndTheShapes) {
+  const Tensor x = nabla::zeros({1, 3, 5, 5}, nabla::kFloat64), w = nabla::zeros({4, 3, 3, 3}, nabla::kFloat64);
+  using V = std::vector<std::string>;
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, nabla::zeros({4, 3, 7, 7}, nabla::kFloat64)); },
+                           V{"conv2d", "larger than the padded input", "[1, 3, 5, 5]", "[4, 3, 7, 7]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, w, {}, 0); }, V{"conv2d", "stride must be positive", "[1, 3, 5, 5]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, w, {}, {1, -2}); }, V{"conv2d", "stride", "(1, -2)"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, nabla::zeros({4, 2, 3, 3}, nabla::kFloat64)); },
+                           V{"conv2d", "3 channels", "[4, 2, 3, 3]", "expects 2"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, nabla::zeros({4, 1, 3, 3}, nabla::kFloat64), {}, 1, 0, 1, 2); },
+                           V{"conv2d", "groups=2 does not divide", "3 channels"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(nabla::zeros({1, 4, 5, 5}, nabla::kFloat64), nabla::zeros({3, 2, 3, 3}, nabla::kFloat64), {}, 1, 0, 1, 2); },
+                           V{"conv2d", "groups=2", "3 output channels"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(nabla::zeros({5, 5}, nabla::kFloat64), w); }, V{"conv2d", "4-D", "[5, 5]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, nabla::zeros({4, 3, 3}, nabla::kFloat64)); }, V{"conv2d", "weight must be 4-D", "[4, 3, 3]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, w, nabla::zeros({3}, nabla::kFloat64)); }, V{"conv2d", "bias of shape [3]", "expected [4]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, w, {}, 1, -1); }, V{"conv2d", "padding must be non-negative"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, w, {}, 1, 0, 0); }, V{"conv2d", "dilation must be positive"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, w.to(nabla::kFloat32)); }, V{"conv2d", "float64", "float32"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, w, {}, 1, 0, 1, 0); }, V{"conv2d", "groups must be positive"}));
+  EXPECT_TRUE(throws_error([&] { nabla::conv2d(x, w, {}, 1, 0, 3); }, V{"conv2d", "larger than the padded input", "dilation (3, 3)"}));
+}
+
+TEST(PoolErrors, NameTheOpAndTheShapes) {
+  const Tensor x = nabla::zeros({1, 2, 4, 4}, nabla::kFloat64);
+  using V = std::vector<std::string>;
+  EXPECT_TRUE(throws_error([&] { nabla::max_pool2d(x, 5); }, V{"max_pool2d", "larger than the padded input", "[1, 2, 4, 4]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::max_pool2d(x, 2, Size2(0)); }, V{"max_pool2d", "stride must be positive"}));
+  EXPECT_TRUE(throws_error([&] { nabla::max_pool2d(x, 2, Size2(-1)); }, V{"max_pool2d", "stride", "(-1, -1)"}));
+  EXPECT_TRUE(throws_error([&] { nabla::max_pool2d(x, 2, std::nullopt, 2); }, V{"max_pool2d", "at most half the kernel"}));
+  EXPECT_TRUE(throws_error([&] { nabla::max_pool2d(nabla::zeros({4, 4}, nabla::kFloat64), 2); }, V{"max_pool2d", "4-D", "[4, 4]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::avg_pool2d(x, {2, 6}); }, V{"avg_pool2d", "larger than the padded input"}));
+  EXPECT_TRUE(throws_error([&] { nabla::avg_pool2d(x, 0); }, V{"avg_pool2d", "kernel_size must be positive"}));
+  EXPECT_TRUE(throws_error([&] { nabla::adaptive_avg_pool2d(x, {0, 2}); }, V{"adaptive_avg_pool2d", "output_size"}));
+  EXPECT_TRUE(throws_error([&] { nabla::adaptive_avg_pool2d(nabla::zeros({2, 2, 2, 2, 2}, nabla::kFloat64), 1); },
+                           V{"adaptive_avg_pool2d", "[2, 2, 2, 2, 2]"}));
+}
+
+TEST(NormErrors, NameTheOpAndTheShapes) {
+  const Tensor x = nabla::zeros({2, 3, 4}, nabla::kFloat64);
+  using V = std::vector<std::string>;
+  EXPECT_TRUE(throws_error([&] { nabla::batch_norm(x, nabla::zeros({4}, nabla::kFloat64), nabla::ones({4}, nabla::kFloat64)); },
+                           V{"batch_norm", "running_mean of shape [4]", "[2, 3, 4]", "[3]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::batch_norm(x, {}, {}); }, V{"batch_norm", "running_mean"}));
+  EXPECT_TRUE(throws_error([&] { nabla::batch_norm(nabla::zeros({1, 3}, nabla::kFloat64), {}, {}, {}, {}, true); },
+                           V{"batch_norm", "more than 1 value per channel", "[1, 3]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::batch_norm(nabla::zeros({3}, nabla::kFloat64), {}, {}, {}, {}, true); }, V{"batch_norm", "[3]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::layer_norm(x, {3}); }, V{"layer_norm", "[3]", "[2, 3, 4]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::layer_norm(x, {4}, nabla::ones({3}, nabla::kFloat64)); }, V{"layer_norm", "weight of shape [3]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::pad(x, {1}); }, V{"pad", "even number"}));
+  EXPECT_TRUE(throws_error([&] { nabla::pad(x, {-3, -2}); }, V{"pad", "negative size"}));
+}
+
+}  // namespace
