@@ -1,5 +1,6 @@
 #pragma once
 /// The whole of nabla: include this one header.
+#include <nabla/autograd/anomaly.h>
 #include <nabla/autograd/engine.h>
 #include <nabla/autograd/function.h>
 #include <nabla/autograd/grad_mode.h>

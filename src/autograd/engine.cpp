@@ -16,6 +16,7 @@
 #include <nabla/ops/arithmetic.h>
 #include <nabla/ops/reduction.h>
 
+#include "autograd/anomaly.h"
 #include "core/tensor_impl.h"
 
 namespace nabla::autograd {
@@ -136,6 +137,8 @@ class GraphTask {
   // Checks each downstream gradient against the input it belongs to, reducing broadcast shapes.
   void pass_on(Node* node, std::vector<Tensor>& grads) {
     const auto& edges = node->next_edges();
+    if (is_anomaly_enabled())
+      for (std::size_t i = 0; i < grads.size(); ++i) detail::check_finite(grads[i], *node, "backward gradient", i);
     if (grads.size() != edges.size())
       throw Error(fmt::format("backward of {}: returned {} gradients for {} inputs", node->name(), grads.size(),
                               edges.size()));

@@ -1,6 +1,7 @@
 // The out-of-line half of user-defined Functions: wiring a CppNode into the graph.
 #include <nabla/autograd/function.h>
 
+#include "autograd/anomaly.h"
 #include "autograd/record.h"
 
 namespace nabla::autograd {
@@ -35,6 +36,10 @@ void AutogradContext::connect(const std::shared_ptr<Node>& node, const std::vect
     auto& meta = out.impl()->meta();
     meta.grad_fn = node;
     meta.output_nr = i;
+    if (is_anomaly_enabled()) {
+      if (node->creation_trace().empty()) node->set_creation_trace(nabla::detail::capture_call_stack());
+      nabla::detail::check_finite(out, *node, "forward output", i);
+    }
   }
   for (const Tensor& s : to_save_) {
     bool is_output = false;

@@ -9,6 +9,7 @@
 #include <nabla/ops/arithmetic.h>
 #include <nabla/autograd/grad_mode.h>
 
+#include "autograd/anomaly.h"
 #include "autograd/record.h"
 #include "core/tensor_impl.h"
 
@@ -127,6 +128,10 @@ void attach(const std::shared_ptr<autograd::Node>& node, const std::vector<const
   auto& meta = out.impl()->meta();
   meta.grad_fn = node;
   meta.output_nr = 0;
+  if (autograd::is_anomaly_enabled()) {
+    node->set_creation_trace(capture_call_stack());
+    check_finite(out, *node, "forward output", 0);
+  }
 }
 }  // namespace detail
 

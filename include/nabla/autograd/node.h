@@ -77,6 +77,9 @@ class Node : public std::enable_shared_from_this<Node> {
   void retain_output(std::uint32_t output_nr, std::weak_ptr<detail::TensorImpl> tensor) {
     retained_.emplace_back(output_nr, std::move(tensor));
   }
+  /// Where the node was created (a call stack), recorded only in anomaly mode.
+  const std::string& creation_trace() const { return creation_trace_; }
+  void set_creation_trace(std::string trace) { creation_trace_ = std::move(trace); }
   /// The outputs registered by retain_output.
   const std::vector<std::pair<std::uint32_t, std::weak_ptr<detail::TensorImpl>>>& retained_outputs() const {
     return retained_;
@@ -89,6 +92,7 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint64_t sequence_nr_;
   bool released_ = false;
   std::vector<std::pair<std::uint32_t, std::weak_ptr<detail::TensorImpl>>> retained_;
+  std::string creation_trace_;
 };
 
 /// The sink of a leaf that requires grad: adds the incoming gradient into the leaf's grad().
