@@ -98,14 +98,16 @@ void Tape::backward(const Var& y, std::size_t from) {
   if (from > size_)
     throw Error(fmt::format("Tape::backward: start {} is beyond the end of the tape ({})", from, size_));
   from = std::max<std::size_t>(from, kFirstIndex);
-  if (adjoint_capacity_ < capacity_) {
+  // At least the reserved slots, also for a tape that recorded nothing (a constant output).
+  const std::uint32_t need = std::max(capacity_, kFirstIndex);
+  if (adjoint_capacity_ < need) {
     std::free(adjoints_);
-    adjoints_ = static_cast<double*>(std::malloc(std::size_t{capacity_} * sizeof(double)));
+    adjoints_ = static_cast<double*>(std::malloc(std::size_t{need} * sizeof(double)));
     if (!adjoints_) {
       adjoint_capacity_ = 0;
       throw std::bad_alloc();
     }
-    adjoint_capacity_ = capacity_;
+    adjoint_capacity_ = need;
     ++allocations_;
   }
   double* a = adjoints_;

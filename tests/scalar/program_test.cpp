@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <random>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -253,6 +254,45 @@ TEST(ScalarGraph, TensorGraphShowsOpsAndShapes) {
   const nabla::Graph plain = nabla::tensor_graph(x);
   ASSERT_EQ(plain.nodes.size(), 1u);
   EXPECT_NE(plain.nodes[0].label.find("no graph"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// Robustness: random programs built from the language's own pieces (and stray bytes) either parse or
+// throw ProgramError with a position inside the source; parsed ones evaluate in all three types.
+TEST(ScalarProgram, RandomProgramsParseOrFailCleanly) {
+  const std::vector<std::string> pieces{"x", "y", "a", "=", "+", "-", "*", "/", "^", "(", ")", ",", ";", "\n",
+                                        "1", "2.5", "1e-3", "1e", ".", "sin", "max", "pow", "log", " ", "#", "$",
+                                        "\xc3\xa9", "sqrt(", "q = ", "y = "};
+  std::mt19937 rng(7);
+  int parsed = 0, rejected = 0;
+  for (int n = 0; n < 3000; ++n) {
+    std::string src = (n % 2 == 0) ? "y = " : "";
+    const int len = 1 + static_cast<int>(rng() % 12);
+    for (int k = 0; k < len; ++k) src += pieces[rng() % pieces.size()];
+    try {
+      const Program p = Program::parse(src);
+      ++parsed;
+      std::vector<double> in(p.inputs().size(), 0.75);
+      const double v = p.evaluate_output<double>(in);
+      const auto r = nabla::scalar::program_gradient(p, in, GradMode::Reverse);
+      const auto f = nabla::scalar::program_gradient(p, in, GradMode::Forward);
+      if (std::isfinite(v)) {
+        EXPECT_EQ(r.value, v) << src;
+        for (std::size_t i = 0; i < in.size(); ++i)
+          if (std::isfinite(r.grad[i])) EXPECT_NEAR(f.grad[i], r.grad[i], 1e-9 * (1 + std::fabs(r.grad[i]))) << src;
+      }
+      (void)nabla::scalar::format_trace_table(nabla::scalar::trace_program(p, in));
+    } catch (const ProgramError& e) {
+      ++rejected;
+      EXPECT_LE(e.position(), src.size()) << src;
+      EXPECT_NE(std::string(e.what()).find('^'), std::string::npos);
+    }
+  }
+  EXPECT_GT(parsed, 100);
+  EXPECT_GT(rejected, 100);
 }
 
 }  // namespace

@@ -201,3 +201,16 @@ TEST(ScalarTape, ScopesNestAndRestore) {
 }
 
 }  // namespace
+
+namespace {
+TEST(ScalarTape, BackwardOfAConstantOnAnEmptyTape) {
+  Tape tape;  // nothing recorded, nothing allocated yet
+  EXPECT_EQ(tape.capacity(), 0u);
+  tape.backward(Var(2.0));
+  EXPECT_EQ(tape.adjoint(Var(2.0)), 0.0);
+  TapeScope scope(tape);
+  Var x = tape.variable(1.0);
+  tape.backward(Var(3.0) * 2.0);  // recorded, but does not depend on x
+  EXPECT_EQ(tape.adjoint(x), 0.0);
+}
+}  // namespace
