@@ -7,6 +7,7 @@
 #include <cmath>
 #include <compare>
 #include <cstddef>
+#include <string>
 #include <utility>
 #include <vector>
 

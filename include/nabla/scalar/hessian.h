@@ -1,6 +1,7 @@
 #pragma once
 /// Second derivatives of scalar functions: Hessian-vector products by reverse-over-forward.
 #include <cstddef>
+#include <string>
 #include <utility>
 #include <vector>
 
