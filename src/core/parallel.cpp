@@ -30,7 +30,10 @@ class ThreadPool {
     std::lock_guard<std::mutex> run(run_mutex_);
     stop_workers();
     stopping_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    // A new worker starts from the current generation, so it neither takes an old, finished job nor
+    // misses the next one (run() cannot start a job while run_mutex_ is held here).
+    const std::uint64_t generation = generation_;
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, generation] { worker_loop(i, generation); });
   }
 
   // Returns false when the pool is busy with another caller's job (the caller then runs inline).
@@ -65,9 +68,8 @@ class ThreadPool {
   }
 
  private:
-  void worker_loop(int index) {
+  void worker_loop(int index, std::uint64_t seen) {
     tl_inside_pool = true;
-    std::uint64_t seen = 0;
     for (;;) {
       const std::function<void(std::int64_t, std::int64_t)>* job;
       std::int64_t n;

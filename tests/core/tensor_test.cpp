@@ -121,3 +121,13 @@ TEST(Tensor, DtypeConversion) {
   EXPECT_EQ(t.to(nabla::kFloat64).to_vector<double>(), (std::vector<double>{1.5, -2.5}));
   EXPECT_EQ(t.to(nabla::kInt64).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, -2}));
 }
+
+TEST(Tensor, ResizingThePoolBetweenJobsNeitherHangsNorReusesAFinishedJob) {
+  // Workers created by set_num_threads must start at the pool's current job generation.
+  Tensor a = nabla::ones({400, 400});
+  for (int i = 0; i < 200; ++i) {
+    nabla::set_num_threads(1 + i % 2);
+    EXPECT_FLOAT_EQ(nabla::sum(a * 2.0).item<float>(), 320000.0f);
+  }
+  nabla::set_num_threads(2);
+}
