@@ -4,8 +4,11 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <mutex>
 
 #include <cblas.h>
+
+#include <nabla/core/threads.h>
 
 #include "core/parallel.h"
 
@@ -94,100 +97,192 @@ void col2im(const Conv2dGeometry& g, const T* col, std::int64_t ld, T* gxs) {
       }
 }
 
-// Samples per chunk so that the per-chunk scratch stays under kMaxColumnElements.
+// Samples per chunk of the whole-batch path, so that its scratch stays under kMaxColumnElements.
 std::int64_t chunk_size(const Conv2dGeometry& g) {
   const std::int64_t per_sample = std::max<std::int64_t>({g.c * g.kh * g.kw * g.oh * g.ow, g.oc * g.oh * g.ow, 1});
   return std::clamp<std::int64_t>(kMaxColumnElements / per_sample, 1, std::max<std::int64_t>(g.n, 1));
+}
+
+// Samples per step of the per-thread path, so that a step's scratch stays in a core's L2 cache.
+constexpr std::int64_t kCacheElements = std::int64_t{1} << 17;
+std::int64_t step_size(const Conv2dGeometry& g) {
+  const std::int64_t per_sample = std::max<std::int64_t>({g.c * g.kh * g.kw, g.oc, 1}) * std::max<std::int64_t>(g.oh * g.ow, 1);
+  return std::clamp<std::int64_t>(kCacheElements / per_sample, 1, std::max<std::int64_t>(g.n, 1));
+}
+
+// True when each pool thread should take its own share of the batch, running single-threaded GEMMs
+// on steps that stay in its cache (no OpenBLAS threads competing with the pool's); otherwise the
+// whole batch goes through large GEMMs that OpenBLAS splits over its threads.
+bool per_thread(const Conv2dGeometry& g) {
+  const int threads = get_num_threads();
+  return threads > 1 && g.n >= threads;
+}
+
+// OpenBLAS single-threaded for the guard's lifetime (the pool threads supply the parallelism).
+class SerialBlas {
+ public:
+  SerialBlas() : previous_(openblas_get_num_threads()) {
+    if (previous_ != 1) openblas_set_num_threads(1);
+  }
+  ~SerialBlas() {
+    if (previous_ != 1) openblas_set_num_threads(previous_);
+  }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Forward of samples [n0, n0 + cnt) with scratch col [rows, cnt·plane] and out [oc, cnt·plane].
+// The inner parallel_for calls run inline when already on a pool thread.
+template <class T>
+void forward_step(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, std::int64_t n0, std::int64_t cnt,
+                  T* col, T* out) {
+  const std::int64_t plane = g.oh * g.ow, in_sample = g.c * g.h * g.w, ld = cnt * plane;
+  const std::int64_t rows_g = (g.c / g.groups) * g.kh * g.kw, ocg = g.oc / g.groups;
+  parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+    for (std::int64_t s = s0; s < s1; ++s) im2col(g, x + (n0 + s) * in_sample, col + s * plane, ld);
+  });
+  for (std::int64_t gi = 0; gi < g.groups; ++gi) {
+    if (rows_g == 0) std::fill(out + gi * ocg * ld, out + (gi + 1) * ocg * ld, T(0));
+    else
+      blas_gemm(false, false, ocg, ld, rows_g, w + gi * ocg * rows_g, rows_g, col + gi * rows_g * ld, ld, T(0),
+                out + gi * ocg * ld, ld);
+  }
+  // [oc, cnt, plane] → [cnt, oc, plane], adding the bias on the way.
+  parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+    for (std::int64_t s = s0; s < s1; ++s)
+      for (std::int64_t o = 0; o < g.oc; ++o) {
+        T* dst = y + ((n0 + s) * g.oc + o) * plane;
+        const T* src = out + o * ld + s * plane;
+        const T bias = b != nullptr ? b[o] : T(0);
+        for (std::int64_t p = 0; p < plane; ++p) dst[p] = src[p] + bias;
+      }
+  });
+}
+
+// Backward of samples [n0, n0 + cnt): gw_acc and gb_acc (+)= this step's weight and bias gradients
+// (overwritten when first), gx of these samples written. Scratch col [rows, cnt·plane], gyt [oc, cnt·plane].
+template <class T>
+void backward_step(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw_acc, T* gb_acc,
+                   bool first, std::int64_t n0, std::int64_t cnt, T* col, T* gyt) {
+  const std::int64_t plane = g.oh * g.ow, in_sample = g.c * g.h * g.w, ld = cnt * plane;
+  const std::int64_t rows_g = (g.c / g.groups) * g.kh * g.kw, ocg = g.oc / g.groups;
+  // gy [cnt, oc, plane] → [oc, cnt, plane], the layout both GEMMs read.
+  parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+    for (std::int64_t s = s0; s < s1; ++s)
+      for (std::int64_t o = 0; o < g.oc; ++o) {
+        const T* src = gy + ((n0 + s) * g.oc + o) * plane;
+        std::copy(src, src + plane, gyt + o * ld + s * plane);
+      }
+  });
+  if (gb_acc != nullptr)  // rows of gyt are contiguous and still in cache
+    parallel_for(g.oc, 8, [&](std::int64_t o0, std::int64_t o1) {
+      for (std::int64_t o = o0; o < o1; ++o) {
+        T total = 0;
+        const T* row = gyt + o * ld;
+        for (std::int64_t i = 0; i < ld; ++i) total += row[i];
+        gb_acc[o] = first ? total : gb_acc[o] + total;
+      }
+    });
+  if (gw_acc != nullptr) {
+    parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+      for (std::int64_t s = s0; s < s1; ++s) im2col(g, x + (n0 + s) * in_sample, col + s * plane, ld);
+    });
+    // gW_g [ocg, rows_g] (+)= gy_g [ocg, ld] · col_gᵀ
+    for (std::int64_t gi = 0; gi < g.groups; ++gi)
+      blas_gemm(false, true, ocg, rows_g, ld, gyt + gi * ocg * ld, ld, col + gi * rows_g * ld, ld, first ? T(0) : T(1),
+                gw_acc + gi * ocg * rows_g, rows_g);
+  }
+  if (gx != nullptr) {
+    // dcol_g [rows_g, ld] = W_gᵀ · gy_g, then folded back into the samples.
+    for (std::int64_t gi = 0; gi < g.groups; ++gi)
+      blas_gemm(true, false, rows_g, ld, ocg, w + gi * ocg * rows_g, rows_g, gyt + gi * ocg * ld, ld, T(0),
+                col + gi * rows_g * ld, ld);
+    parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
+      for (std::int64_t s = s0; s < s1; ++s) {
+        T* dst = gx + (n0 + s) * in_sample;
+        std::fill(dst, dst + in_sample, T(0));
+        col2im(g, col + s * plane, ld, dst);
+      }
+    });
+  }
 }
 
 }  // namespace
 
 template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
-  const std::int64_t plane = g.oh * g.ow, in_sample = g.c * g.h * g.w;
-  const std::int64_t rows_g = (g.c / g.groups) * g.kh * g.kw, ocg = g.oc / g.groups;
-  const std::int64_t nb = chunk_size(g);
-  auto col = scratch<T>(g.c * g.kh * g.kw * nb * plane);
-  auto out = scratch<T>(g.oc * nb * plane);
-  for (std::int64_t n0 = 0; n0 < g.n; n0 += nb) {
-    const std::int64_t cnt = std::min(nb, g.n - n0), ld = cnt * plane;
-    parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
-      for (std::int64_t s = s0; s < s1; ++s) im2col(g, x + (n0 + s) * in_sample, col.get() + s * plane, ld);
+  const std::int64_t plane = g.oh * g.ow, rows = g.c * g.kh * g.kw;
+  if (per_thread(g)) {
+    SerialBlas serial;
+    const std::int64_t step = step_size(g);
+    parallel_for(g.n, 1, [&](std::int64_t s0, std::int64_t s1) {
+      auto col = scratch<T>(rows * std::min(step, s1 - s0) * plane);  // once per thread and call
+      auto out = scratch<T>(g.oc * std::min(step, s1 - s0) * plane);
+      for (std::int64_t n0 = s0; n0 < s1; n0 += step)
+        forward_step(g, x, w, b, y, n0, std::min(step, s1 - n0), col.get(), out.get());
     });
-    for (std::int64_t gi = 0; gi < g.groups; ++gi) {
-      if (rows_g == 0) std::fill(out.get() + gi * ocg * ld, out.get() + (gi + 1) * ocg * ld, T(0));
-      else
-        blas_gemm(false, false, ocg, ld, rows_g, w + gi * ocg * rows_g, rows_g, col.get() + gi * rows_g * ld, ld, T(0),
-                  out.get() + gi * ocg * ld, ld);
-    }
-    // [oc, cnt, plane] → [cnt, oc, plane], adding the bias on the way.
-    parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
-      for (std::int64_t s = s0; s < s1; ++s)
-        for (std::int64_t o = 0; o < g.oc; ++o) {
-          T* dst = y + ((n0 + s) * g.oc + o) * plane;
-          const T* src = out.get() + o * ld + s * plane;
-          const T bias = b != nullptr ? b[o] : T(0);
-          for (std::int64_t p = 0; p < plane; ++p) dst[p] = src[p] + bias;
-        }
-    });
+    return;
   }
+  const std::int64_t nb = chunk_size(g);
+  auto col = scratch<T>(rows * nb * plane);
+  auto out = scratch<T>(g.oc * nb * plane);
+  for (std::int64_t n0 = 0; n0 < g.n; n0 += nb) forward_step(g, x, w, b, y, n0, std::min(nb, g.n - n0), col.get(), out.get());
 }
 
 template <class T>
 void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb) {
-  const std::int64_t plane = g.oh * g.ow, in_sample = g.c * g.h * g.w;
+  const std::int64_t plane = g.oh * g.ow, in_sample = g.c * g.h * g.w, rows = g.c * g.kh * g.kw;
   const std::int64_t rows_g = (g.c / g.groups) * g.kh * g.kw, ocg = g.oc / g.groups;
-  if (gb != nullptr)
-    parallel_for(g.oc, 8, [&](std::int64_t o0, std::int64_t o1) {
-      for (std::int64_t o = o0; o < o1; ++o) {
-        T total = 0;
-        for (std::int64_t s = 0; s < g.n; ++s) {
-          const T* src = gy + (s * g.oc + o) * plane;
-          for (std::int64_t p = 0; p < plane; ++p) total += src[p];
-        }
-        gb[o] = total;
-      }
-    });
-  if (gw == nullptr && gx == nullptr) return;
   if (gw != nullptr && (g.n == 0 || rows_g == 0)) std::fill(gw, gw + g.oc * rows_g, T(0));
   if (gx != nullptr && ocg == 0) std::fill(gx, gx + g.n * in_sample, T(0));
-  if (rows_g == 0 || ocg == 0) return;
-  const std::int64_t nb = chunk_size(g);
-  auto col = scratch<T>(g.c * g.kh * g.kw * nb * plane);
-  auto gyt = scratch<T>(g.oc * nb * plane);
-  for (std::int64_t n0 = 0; n0 < g.n; n0 += nb) {
-    const std::int64_t cnt = std::min(nb, g.n - n0), ld = cnt * plane;
-    // gy [cnt, oc, plane] → [oc, cnt, plane], the layout both GEMMs read.
-    parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
-      for (std::int64_t s = s0; s < s1; ++s)
-        for (std::int64_t o = 0; o < g.oc; ++o) {
-          const T* src = gy + ((n0 + s) * g.oc + o) * plane;
-          std::copy(src, src + plane, gyt.get() + o * ld + s * plane);
-        }
-    });
-    if (gw != nullptr) {
-      parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
-        for (std::int64_t s = s0; s < s1; ++s) im2col(g, x + (n0 + s) * in_sample, col.get() + s * plane, ld);
-      });
-      // gW_g [ocg, rows_g] (+)= gy_g [ocg, ld] · col_gᵀ
-      for (std::int64_t gi = 0; gi < g.groups; ++gi)
-        blas_gemm(false, true, ocg, rows_g, ld, gyt.get() + gi * ocg * ld, ld, col.get() + gi * rows_g * ld, ld,
-                  n0 == 0 ? T(0) : T(1), gw + gi * ocg * rows_g, rows_g);
-    }
-    if (gx != nullptr) {
-      // dcol_g [rows_g, ld] = W_gᵀ · gy_g, then folded back into the samples.
-      for (std::int64_t gi = 0; gi < g.groups; ++gi)
-        blas_gemm(true, false, rows_g, ld, ocg, w + gi * ocg * rows_g, rows_g, gyt.get() + gi * ocg * ld, ld, T(0),
-                  col.get() + gi * rows_g * ld, ld);
-      parallel_for(cnt, 2, [&](std::int64_t s0, std::int64_t s1) {
-        for (std::int64_t s = s0; s < s1; ++s) {
-          T* dst = gx + (n0 + s) * in_sample;
-          std::fill(dst, dst + in_sample, T(0));
-          col2im(g, col.get() + s * plane, ld, dst);
-        }
-      });
-    }
+  if (gb != nullptr && g.n == 0) std::fill(gb, gb + g.oc, T(0));
+  if (rows_g == 0 || ocg == 0 || g.n == 0) {
+    if (gb != nullptr && g.n > 0)  // no GEMM to piggyback on
+      for (std::int64_t o = 0; o < g.oc; ++o) {
+        T total = 0;
+        for (std::int64_t s = 0; s < g.n; ++s)
+          for (std::int64_t p = 0; p < plane; ++p) total += gy[(s * g.oc + o) * plane + p];
+        gb[o] = total;
+      }
+    return;
   }
+  if (per_thread(g)) {
+    SerialBlas serial;
+    const std::int64_t step = step_size(g);
+    std::mutex merge;
+    bool merged = false;
+    parallel_for(g.n, 1, [&](std::int64_t s0, std::int64_t s1) {
+      if (s0 >= s1) return;
+      auto col = scratch<T>(rows * std::min(step, s1 - s0) * plane);  // once per thread and call
+      auto gyt = scratch<T>(g.oc * std::min(step, s1 - s0) * plane);
+      auto part = gw != nullptr ? scratch<T>(g.oc * rows_g) : nullptr;  // this thread's share of gW
+      auto part_b = gb != nullptr ? scratch<T>(g.oc) : nullptr;          // and of gb
+      for (std::int64_t n0 = s0; n0 < s1; n0 += step)
+        backward_step(g, x, w, gy, gx, part.get(), part_b.get(), n0 == s0, n0, std::min(step, s1 - n0), col.get(),
+                      gyt.get());
+      std::lock_guard<std::mutex> lock(merge);
+      if (gw != nullptr) {
+        if (!merged) std::copy(part.get(), part.get() + g.oc * rows_g, gw);
+        else
+          for (std::int64_t i = 0; i < g.oc * rows_g; ++i) gw[i] += part[i];
+      }
+      if (gb != nullptr) {
+        if (!merged) std::copy(part_b.get(), part_b.get() + g.oc, gb);
+        else
+          for (std::int64_t i = 0; i < g.oc; ++i) gb[i] += part_b[i];
+      }
+      merged = true;
+    });
+    return;
+  }
+  const std::int64_t nb = chunk_size(g);
+  auto col = scratch<T>(rows * nb * plane);
+  auto gyt = scratch<T>(g.oc * nb * plane);
+  for (std::int64_t n0 = 0; n0 < g.n; n0 += nb)
+    backward_step(g, x, w, gy, gx, gw, gb, n0 == 0, n0, std::min(nb, g.n - n0), col.get(), gyt.get());
 }
 
 template <class T>

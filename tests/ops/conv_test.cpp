@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <nabla/autograd/grad_mode.h>
+#include <nabla/core/threads.h>
 #include <nabla/ops/conv.h>
 #include <nabla/ops/nn.h>
 
@@ -231,6 +232,17 @@ TEST(Conv2d, ChunkedBatchMatchesPerSample) {
     for (std::size_t i = 0; i < g.size(); ++i) gw_sum[i] += g[i];
   }
   EXPECT_TRUE(nabla::test::values_near(w.grad(), gw_sum, 1e-10, 1e-10));
+
+  // One thread: the whole-batch path, split into chunks (with the weight gradient accumulated over them).
+  const int threads = nabla::get_num_threads();
+  nabla::set_num_threads(1);
+  const Tensor x1 = x.detach().requires_grad_(), w1 = w.detach().requires_grad_();
+  const Tensor y1 = nabla::conv2d(x1, w1, b.detach(), 1, 1);
+  y1.backward(gy);
+  nabla::set_num_threads(threads);
+  EXPECT_TRUE(nabla::test::values_near(y1, yv, 1e-12, 1e-12));
+  EXPECT_TRUE(nabla::test::values_near(x1.grad(), gxv, 1e-12, 1e-12));
+  EXPECT_TRUE(nabla::test::values_near(w1.grad(), gw_sum, 1e-10, 1e-10));
 }
 
 TEST(Conv2d, UnbatchedNonContiguousAndFloat32) {
