@@ -22,5 +22,9 @@ inline constexpr int kExitFailure = 1;
 
 /// `nabla grad`: value and gradient of a scalar program, with tables and graph pictures.
 Command add_grad_command(CLI::App& app);
+/// `nabla train`: train a classifier on Fashion-MNIST with progress, metrics, plots and checkpoints.
+Command add_train_command(CLI::App& app);
+/// `nabla eval`: accuracy and confusion matrix of a checkpoint.
+Command add_eval_command(CLI::App& app);
 
 }  // namespace nabla::cli

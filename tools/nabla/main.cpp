@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<nabla::cli::Command> commands{
       nabla::cli::add_grad_command(app),
+      nabla::cli::add_train_command(app),
+      nabla::cli::add_eval_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""PyTorch side of the training benchmark: the same model, data, optimizer and batch as `nabla train`.
+
+Usage: torch_train.py --model mlp|cnn --epochs N --threads T [--data DIR] [--seed S]
+Prints one line per epoch: `epoch E train_loss L train_acc A test_loss L test_acc A epoch_seconds S`,
+where epoch_seconds counts the training steps only (data loading excluded), as nabla does.
+"""
+import argparse
+import gzip
+import os
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    ndim = magic & 0xFF
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data[4 + 4 * ndim:], dtype=np.uint8).reshape(dims)
+
+
+def find(directory, name):
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(directory, candidate)
+        if os.path.exists(path):
+            return path
+    raise SystemExit(f"{directory}: no {name} or {name}.gz")
+
+
+def build(model, hidden):
+    if model == "mlp":
+        layers, width = [], 784
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers.append(nn.Linear(width, 10))
+        return nn.Sequential(nn.Flatten(), *layers)
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="mlp")
+    p.add_argument("--hidden", default="256,128")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    xtr = torch.from_numpy(read_idx(find(a.data, "train-images-idx3-ubyte")).astype(np.float32) / 255.0).unsqueeze(1)
+    ytr = torch.from_numpy(read_idx(find(a.data, "train-labels-idx1-ubyte")).astype(np.int64))
+    xte = torch.from_numpy(read_idx(find(a.data, "t10k-images-idx3-ubyte")).astype(np.float32) / 255.0).unsqueeze(1)
+    yte = torch.from_numpy(read_idx(find(a.data, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    model = build(a.model, [int(h) for h in a.hidden.split(",")])
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
+    loss_fn = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(a.seed)
+    n = xtr.shape[0]
+    for epoch in range(1, a.epochs + 1):
+        order = torch.randperm(n, generator=gen)
+        model.train()
+        seconds, loss_sum, correct = 0.0, 0.0, 0
+        for start in range(0, n, a.batch):
+            idx = order[start:start + a.batch]
+            x, y = xtr[idx], ytr[idx]
+            t0 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            out = model(x)
+            loss = loss_fn(out, y)
+            loss.backward()
+            opt.step()
+            seconds += time.perf_counter() - t0
+            loss_sum += loss.item() * len(idx)
+            correct += (out.argmax(1) == y).sum().item()
+        model.eval()
+        with torch.no_grad():
+            out = torch.cat([model(xte[i:i + 1000]) for i in range(0, xte.shape[0], 1000)])
+            test_loss = loss_fn(out, yte).item()
+            test_acc = (out.argmax(1) == yte).float().mean().item()
+        print(f"epoch {epoch} train_loss {loss_sum / n:.4f} train_acc {correct / n:.4f} "
+              f"test_loss {test_loss:.4f} test_acc {test_acc:.4f} epoch_seconds {seconds:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+// `nabla train`: minibatch, gradient, update, repeat, on Fashion-MNIST (or any MNIST-layout dir).
+// Checkpoints (--save) hold the model, the optimizer state, the generator state and the metrics, so
+// --resume continues to the same final parameters as an uninterrupted run.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include <nabla/autograd/anomaly.h>
+#include <nabla/core/generator.h>
+#include <nabla/core/threads.h>
+#include <nabla/data/dataloader.h>
+#include <nabla/data/idx.h>
+#include <nabla/io/safetensors.h>
+#include <nabla/ops/nn.h>
+#include <nabla/ops/reduction.h>
+#include <nabla/optim/optim.h>
+
+#include "commands.h"
+#include "models.h"
+#include "training.h"
+
+namespace nabla::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+struct TrainArgs {
+  std::string data = data::default_mnist_dir();
+  std::string model = "mlp";
+  std::string hidden = "256,128";
+  std::int64_t epochs = 5, batch = 64;
+  std::string optimizer = "sgd";
+  double lr = 0.01, momentum = 0.9, weight_decay = 0.0;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  std::string metrics, plot, save, resume;
+  bool batchnorm = false;
+  double dropout = 0.0;
+  bool detect_anomaly = false;
+  std::string max_memory;  // e.g. "512M", "2G"; empty: no limit
+};
+
+// Parses a byte count with an optional K/M/G suffix (powers of 1024).
+std::int64_t parse_bytes(const std::string& text) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  std::string suffix = text.substr(used);
+  double scale = 1;
+  if (suffix == "K" || suffix == "k") scale = 1024.0;
+  else if (suffix == "M" || suffix == "m") scale = 1024.0 * 1024;
+  else if (suffix == "G" || suffix == "g") scale = 1024.0 * 1024 * 1024;
+  else if (!suffix.empty()) used = 0;
+  if (used == 0 || !(v > 0) || v * scale > 9e18)
+    throw Error(fmt::format("--max-memory: \"{}\" is not a size such as 512M or 2G", text));
+  return static_cast<std::int64_t>(v * scale);
+}
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const TrainArgs& a, const std::vector<Tensor>& params) {
+  if (a.optimizer == "sgd")
+    return std::make_unique<optim::SGD>(params, optim::SGDOptions(a.lr).momentum(a.momentum).weight_decay(a.weight_decay));
+  if (a.optimizer == "adam")
+    return std::make_unique<optim::Adam>(params, optim::AdamOptions(a.lr).weight_decay(a.weight_decay));
+  if (a.optimizer == "adamw")
+    return std::make_unique<optim::AdamW>(params, optim::AdamOptions(a.lr).weight_decay(a.weight_decay));
+  throw Error(fmt::format("--optimizer: \"{}\" is not one of sgd, adam, adamw", a.optimizer));
+}
+
+// The checkpoint: model tensors under "model.", optimizer state under "optim.", and metadata
+// recording the architecture, the run's settings, the position and the generator state.
+struct Position {
+  std::int64_t epoch = 0;         // epochs completed
+  std::int64_t batches_done = 0;  // batches of the next epoch already applied (a mid-epoch stop)
+  double loss_sum = 0;
+  std::int64_t correct = 0, seen = 0;
+  double seconds = 0;
+};
+
+void save_checkpoint(const std::string& path, const ModelSpec& spec, const TrainArgs& a, nn::Module& model,
+                     const optim::Optimizer& opt, const Position& pos, const std::vector<EpochMetrics>& rows) {
+  io::NamedTensors tensors;
+  for (const auto& [n, t] : model.state_dict()) tensors.emplace_back("model." + n, t);
+  for (const auto& [n, t] : opt.state()) tensors.emplace_back("optim." + n, t);
+  io::Metadata meta;
+  meta["format"] = "nabla-train-checkpoint/1";
+  write_spec(spec, meta);
+  meta["optimizer"] = a.optimizer;
+  meta["lr"] = fmt::format("{}", a.lr);
+  meta["momentum"] = fmt::format("{}", a.momentum);
+  meta["weight_decay"] = fmt::format("{}", a.weight_decay);
+  meta["batch"] = std::to_string(a.batch);
+  meta["seed"] = std::to_string(a.seed);
+  meta["epoch"] = std::to_string(pos.epoch);
+  meta["batches_done"] = std::to_string(pos.batches_done);
+  meta["loss_sum"] = fmt::format("{:a}", pos.loss_sum);  // hex float: exact
+  meta["correct"] = std::to_string(pos.correct);
+  meta["seen"] = std::to_string(pos.seen);
+  meta["seconds"] = fmt::format("{:a}", pos.seconds);
+  meta["rng"] = get_rng_state();
+  meta["metrics"] = metrics_csv(rows);
+  io::save_safetensors(path, tensors, meta);
+}
+
+std::string need(const io::Metadata& m, const char* key, const std::string& path) {
+  auto it = m.find(key);
+  if (it == m.end()) throw Error(fmt::format("{}: not a nabla training checkpoint (no \"{}\" in its metadata)", path, key));
+  return it->second;
+}
+
+// Restores model, optimizer, generator and position; the run's settings must match the checkpoint's.
+Position load_checkpoint(const std::string& path, const ModelSpec& spec, const TrainArgs& a, nn::Module& model,
+                         optim::Optimizer& opt, std::vector<EpochMetrics>& rows) {
+  const io::SafetensorsFile file = io::load_safetensors(path);
+  const io::Metadata& m = file.metadata;
+  if (need(m, "format", path) != "nabla-train-checkpoint/1")
+    throw Error(fmt::format("{}: unknown checkpoint format \"{}\"", path, m.at("format")));
+  const ModelSpec saved = read_spec(m, path);
+  if (saved.kind != spec.kind || saved.hidden != spec.hidden || saved.inputs != spec.inputs || saved.classes != spec.classes)
+    throw Error(fmt::format("{}: checkpoint is for model {} with hidden {} ({} inputs, {} classes), but this run builds {} "
+                            "with hidden {} ({} inputs, {} classes)",
+                            path, saved.kind, format_hidden(saved.hidden), saved.inputs, saved.classes, spec.kind,
+                            format_hidden(spec.hidden), spec.inputs, spec.classes));
+  for (const auto& [key, value] : {std::pair<const char*, std::string>{"optimizer", a.optimizer},
+                                   {"batch", std::to_string(a.batch)}, {"seed", std::to_string(a.seed)}})
+    if (need(m, key, path) != value)
+      throw Error(fmt::format("{}: checkpoint was trained with {} {}, this run asks for {}", path, key, m.at(key), value));
+  nn::NamedTensors model_state, optim_state;
+  for (const auto& [n, t] : file.tensors) {
+    if (n.rfind("model.", 0) == 0) model_state.emplace_back(n.substr(6), t);
+    else if (n.rfind("optim.", 0) == 0) optim_state.emplace_back(n.substr(6), t);
+    else throw Error(fmt::format("{}: unexpected tensor \"{}\" in a training checkpoint", path, n));
+  }
+  try {
+    model.load_state_dict(model_state);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", path, e.what()));
+  }
+  opt.load_state(optim_state);
+  set_rng_state(need(m, "rng", path));
+  rows = parse_metrics_csv(need(m, "metrics", path));
+  Position pos;
+  try {
+    pos.epoch = std::stoll(need(m, "epoch", path));
+    pos.batches_done = std::stoll(need(m, "batches_done", path));
+    pos.loss_sum = std::strtod(need(m, "loss_sum", path).c_str(), nullptr);
+    pos.correct = std::stoll(need(m, "correct", path));
+    pos.seen = std::stoll(need(m, "seen", path));
+    pos.seconds = std::strtod(need(m, "seconds", path).c_str(), nullptr);
+  } catch (const std::invalid_argument&) {
+    throw Error(fmt::format("{}: malformed position in the checkpoint's metadata", path));
+  }
+  return pos;
+}
+
+// Checks that an output file can be created, before hours of training.
+void check_writable(const std::string& path, const char* option) {
+  if (path.empty()) return;
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir)) throw Error(fmt::format("{}: directory {} does not exist", option, dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0) throw Error(fmt::format("{}: directory {} is not writable", option, dir.string()));
+  if (fs::is_directory(p)) throw Error(fmt::format("{}: {} is a directory", option, path));
+}
+
+int run_train(const TrainArgs& a) {
+  // Everything that can be wrong with the input is checked before training starts (exit 2).
+  ModelSpec spec;
+  data::MnistData train, test;
+  std::shared_ptr<nn::Module> model;
+  std::unique_ptr<optim::Optimizer> opt;
+  std::vector<EpochMetrics> rows;
+  Position pos;
+  try {
+    if (a.epochs < 1) throw Error(fmt::format("--epochs must be at least 1, got {}", a.epochs));
+    if (a.batch < 1) throw Error(fmt::format("--batch must be at least 1, got {}", a.batch));
+    if (!(a.lr > 0)) throw Error(fmt::format("--lr must be positive, got {}", a.lr));
+    if (a.threads < 0) throw Error(fmt::format("--threads must be positive, got {}", a.threads));
+    check_writable(a.metrics, "--metrics");
+    check_writable(a.plot, "--plot");
+    check_writable(a.save, "--save");
+    if (a.threads > 0) set_num_threads(a.threads);
+    spec.kind = a.model;
+    spec.hidden = parse_hidden(a.hidden);
+    spec.batchnorm = a.batchnorm;
+    spec.dropout = a.dropout;
+    if (spec.kind != "mlp" && spec.kind != "cnn")
+      throw Error(fmt::format("--model: \"{}\" is not one of mlp, cnn", spec.kind));
+    if (!a.max_memory.empty()) {
+      const std::int64_t budget = parse_bytes(a.max_memory);
+      // The data set itself is counted too: 60,000 + 10,000 float32 images.
+      const std::int64_t need = estimate_training_bytes(spec, a.batch) + 70000LL * 784 * 4;
+      if (need > budget)
+        throw Error(fmt::format("--max-memory {}: training {} with batch {} needs about {} MiB, more than the budget "
+                                "of {} MiB; use a smaller --batch or model",
+                                a.max_memory, spec.kind, a.batch, need >> 20, budget >> 20));
+    }
+    data::MnistOptions layout;
+    layout.layout = spec.kind == "cnn" ? data::ImageLayout::Channels : data::ImageLayout::Flat;
+    train = data::load_mnist(a.data, data::Split::Train, layout);
+    test = data::load_mnist(a.data, data::Split::Test, layout);
+    spec.inputs = train.images.numel() / std::max<std::int64_t>(train.images.shape()[0], 1);
+    manual_seed(a.seed);
+    model = build_model(spec);
+    opt = make_optimizer(a, model->parameters());
+    if (!a.resume.empty()) pos = load_checkpoint(a.resume, spec, a, *model, *opt, rows);
+  } catch (const Error& e) {
+    fmt::print(stderr, "nabla train: {}\n", e.what());
+    return kExitUsage;
+  }
+
+  auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{train.images, train.labels});
+  data::DataLoader loader(dataset, data::DataLoaderOptions().batch_size(a.batch).shuffle(true).seed(a.seed));
+  const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  g_interrupted.store(false);
+  auto previous_handler = std::signal(SIGINT, on_sigint);
+  fmt::print("training {} on {} ({} train, {} test images), {} epochs, batch {}, {} lr {}\n", model->name(), a.data,
+             train.images.shape()[0], test.images.shape()[0], a.epochs, a.batch, a.optimizer, a.lr);
+  std::fflush(stdout);
+
+  using Clock = std::chrono::steady_clock;
+  std::optional<autograd::DetectAnomalyGuard> anomaly;
+  if (a.detect_anomaly) anomaly.emplace();
+  for (std::int64_t epoch = pos.epoch; epoch < a.epochs; ++epoch) {
+    loader.set_epoch(epoch);
+    loader.start_epoch();
+    Progress progress(epoch + 1, a.epochs, loader.num_batches(), terminal);
+    std::int64_t batch_index = 0;
+    double loss_sum = 0, seconds = 0;
+    std::int64_t correct = 0, seen = 0;
+    if (pos.batches_done > 0) {  // resuming mid-epoch: skip what was already applied
+      for (; batch_index < pos.batches_done && loader.next(); ++batch_index) {
+      }
+      loss_sum = pos.loss_sum;
+      correct = pos.correct;
+      seen = pos.seen;
+      seconds = pos.seconds;
+      pos.batches_done = 0;
+    }
+    while (auto batch = loader.next()) {
+      const auto start = Clock::now();  // data loading is excluded from the epoch time
+      const Tensor& x = (*batch)[0];
+      const Tensor& y = (*batch)[1];
+      opt->zero_grad();
+      const Tensor logits = (*model)(x);
+      const Tensor loss = cross_entropy(logits, y);
+      loss.backward();
+      opt->step();
+      const double l = loss.item<double>();
+      const auto predicted = argmax(logits, 1).to_vector<std::int64_t>();
+      const auto truth = y.to_vector<std::int64_t>();
+      for (std::size_t i = 0; i < truth.size(); ++i) correct += predicted[i] == truth[i];
+      seconds += std::chrono::duration<double>(Clock::now() - start).count();
+      loss_sum += l * static_cast<double>(truth.size());
+      seen += static_cast<std::int64_t>(truth.size());
+      ++batch_index;
+      progress.update(batch_index, loss_sum / static_cast<double>(seen), seen, seconds);
+      if (g_interrupted.load()) {
+        progress.finish();
+        if (a.save.empty()) {
+          fmt::print("interrupted in epoch {} after batch {}; no --save given, so nothing was written\n", epoch + 1,
+                     batch_index);
+        } else {
+          save_checkpoint(a.save, spec, a, *model, *opt, {epoch, batch_index, loss_sum, correct, seen, seconds}, rows);
+          fmt::print("interrupted in epoch {} after batch {}; checkpoint written to {} (continue with --resume {})\n",
+                     epoch + 1, batch_index, a.save, a.save);
+        }
+        std::signal(SIGINT, previous_handler);
+        return 130;
+      }
+    }
+    progress.finish();
+    const Evaluation ev = evaluate(*model, test.images, test.labels, 1000);
+    EpochMetrics m{epoch + 1, loss_sum / static_cast<double>(std::max<std::int64_t>(seen, 1)),
+                   static_cast<double>(correct) / static_cast<double>(std::max<std::int64_t>(seen, 1)), ev.loss,
+                   ev.accuracy, seconds};
+    rows.push_back(m);
+    fmt::print("epoch {}/{}  train_loss {:.4f}  train_acc {:.2f}%  test_loss {:.4f}  test_acc {:.2f}%  epoch_seconds {:.2f}\n",
+               m.epoch, a.epochs, m.train_loss, 100 * m.train_acc, m.test_loss, 100 * m.test_acc, m.epoch_seconds);
+    std::fflush(stdout);
+    if (!a.metrics.empty()) write_file_atomically(a.metrics, metrics_csv(rows));
+    if (!a.save.empty()) save_checkpoint(a.save, spec, a, *model, *opt, {epoch + 1, 0, 0, 0, 0, 0}, rows);
+  }
+  if (!a.plot.empty()) write_file_atomically(a.plot, metrics_svg(rows));
+  std::signal(SIGINT, previous_handler);
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "train a classifier on Fashion-MNIST (or any MNIST-layout directory)");
+  cmd->add_option("--data", args->data, "directory with the four MNIST-layout files (raw or .gz)")->capture_default_str();
+  cmd->add_option("--model", args->model, "architecture: mlp or cnn")->capture_default_str();
+  cmd->add_flag("--batchnorm", args->batchnorm, "batch normalisation after each hidden layer");
+  cmd->add_option("--dropout", args->dropout, "dropout probability before the classifier layers")->capture_default_str();
+  cmd->add_flag("--detect-anomaly", args->detect_anomaly, "report the first op making NaN or Inf (slower)");
+  cmd->add_option("--max-memory", args->max_memory, "refuse a run whose estimated memory exceeds this (e.g. 2G)");
+  cmd->add_option("--hidden", args->hidden, "hidden layer widths of the MLP")->capture_default_str();
+  cmd->add_option("--epochs", args->epochs, "passes over the training set")->capture_default_str();
+  cmd->add_option("--batch", args->batch, "examples per minibatch")->capture_default_str();
+  cmd->add_option("--optimizer", args->optimizer, "sgd, adam or adamw")->capture_default_str();
+  cmd->add_option("--lr", args->lr, "learning rate")->capture_default_str();
+  cmd->add_option("--momentum", args->momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--weight-decay", args->weight_decay, "weight decay")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "seed of initialisation and shuffling")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "threads for nabla and OpenBLAS (default: all cores)");
+  cmd->add_option("--metrics", args->metrics, "write per-epoch metrics as CSV");
+  cmd->add_option("--plot", args->plot, "draw loss and accuracy per epoch as SVG");
+  cmd->add_option("--save", args->save, "checkpoint (safetensors) written atomically after every epoch");
+  cmd->add_option("--resume", args->resume, "continue from a checkpoint");
+  return {cmd, [args] { return run_train(*args); }};
+}
+
+}  // namespace nabla::cli
