@@ -285,40 +285,63 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* g
     backward_step(g, x, w, gy, gx, gw, gb, n0 == 0, n0, std::min(nb, g.n - n0), col.get(), gyt.get());
 }
 
+namespace {
+// One plane of max pooling; sizes by value so that they live in registers (the int64 index stores
+// could otherwise alias them in memory).
+template <class T>
+void max_pool_plane(const T* xp, T* yp, std::int64_t* ip, std::int64_t w, std::int64_t oh, std::int64_t ow,
+                    std::int64_t sh, std::int64_t sw, std::int64_t ph, std::int64_t pw, std::int64_t dh, std::int64_t dw,
+                    const std::int64_t* ki0, const std::int64_t* ki1, const std::int64_t* kj0, const std::int64_t* kj1) {
+  for (std::int64_t oy = 0; oy < oh; ++oy) {
+    const std::int64_t y0 = oy * sh - ph, a0 = ki0[oy], a1 = ki1[oy];
+    for (std::int64_t ox = 0; ox < ow; ++ox) {
+      const std::int64_t x0 = ox * sw - pw, b0 = kj0[ox], b1 = kj1[ox];
+      // Starts at the first tap inside; a strictly larger value takes over (selects, not branches:
+      // random data would mispredict them). A window holding a NaN is redone with PyTorch's rule,
+      // where every NaN takes over.
+      T best = -std::numeric_limits<T>::infinity();
+      std::int64_t at = a0 < a1 && b0 < b1 ? (y0 + a0 * dh) * w + x0 + b0 * dw : -1;
+      bool nan = false;
+      for (std::int64_t ki = a0; ki < a1; ++ki) {
+        const std::int64_t row = (y0 + ki * dh) * w + x0;
+        for (std::int64_t kj = b0; kj < b1; ++kj) {
+          const T v = xp[row + kj * dw];
+          const bool gt = v > best;
+          best = gt ? v : best;
+          at = gt ? row + kj * dw : at;
+          nan |= v != v;
+        }
+      }
+      if (nan)  // PyTorch's rule leaves the last NaN of the window
+        for (std::int64_t ki = a0; ki < a1; ++ki)
+          for (std::int64_t kj = b0; kj < b1; ++kj) {
+            const std::int64_t pos = (y0 + ki * dh) * w + x0 + kj * dw;
+            if (xp[pos] != xp[pos]) {
+              best = xp[pos];
+              at = pos;
+            }
+          }
+      yp[oy * ow + ox] = best;
+      ip[oy * ow + ox] = at;
+    }
+  }
+}
+}  // namespace
+
 template <class T>
 void max_pool2d_forward(std::int64_t planes, std::int64_t h, std::int64_t w, std::int64_t oh, std::int64_t ow,
                         std::int64_t kh, std::int64_t kw, std::int64_t sh, std::int64_t sw, std::int64_t ph,
                         std::int64_t pw, std::int64_t dh, std::int64_t dw, const T* x, T* y, std::int64_t* idx) {
+  // Per output row and column, the kernel taps that land inside the input (once per call, so the
+  // inner loops have no bounds checks and no divisions).
+  std::vector<std::int64_t> ki0(oh), ki1(oh), kj0(ow), kj1(ow);
+  for (std::int64_t oy = 0; oy < oh; ++oy) valid_range(kh, dh, oy * sh - ph, h, ki0[oy], ki1[oy]);
+  for (std::int64_t ox = 0; ox < ow; ++ox) valid_range(kw, dw, ox * sw - pw, w, kj0[ox], kj1[ox]);
   const std::int64_t grain = std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(oh * ow * kh * kw, 1));
   parallel_for(planes, grain, [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p) {
-      const T* xp = x + p * h * w;
-      T* yp = y + p * oh * ow;
-      std::int64_t* ip = idx + p * oh * ow;
-      for (std::int64_t oy = 0; oy < oh; ++oy) {
-        const std::int64_t y0 = oy * sh - ph;
-        for (std::int64_t ox = 0; ox < ow; ++ox) {
-          const std::int64_t x0 = ox * sw - pw;
-          T best = -std::numeric_limits<T>::infinity();
-          std::int64_t at = -1;
-          for (std::int64_t ki = 0; ki < kh; ++ki) {
-            const std::int64_t iy = y0 + ki * dh;
-            if (iy < 0 || iy >= h) continue;
-            for (std::int64_t kj = 0; kj < kw; ++kj) {
-              const std::int64_t ix = x0 + kj * dw;
-              if (ix < 0 || ix >= w) continue;
-              const T v = xp[iy * w + ix];
-              if (at < 0 || v > best || std::isnan(v)) {
-                best = v;
-                at = iy * w + ix;
-              }
-            }
-          }
-          yp[oy * ow + ox] = best;
-          ip[oy * ow + ox] = at;
-        }
-      }
-    }
+    for (std::int64_t p = p0; p < p1; ++p)
+      max_pool_plane(x + p * h * w, y + p * oh * ow, idx + p * oh * ow, w, oh, ow, sh, sw, ph, pw, dh, dw, ki0.data(),
+                     ki1.data(), kj0.data(), kj1.data());
   });
 }
 

@@ -277,6 +277,15 @@ TEST(MaxPool2d, GradientGoesOnlyToTheArgMax) {
   const Tensor z = t64({0, 0, 0, 0, 9, 0, 0, 0, 0}, {1, 1, 3, 3}).requires_grad_();
   nabla::sum(nabla::max_pool2d(z, 2, Size2(1))).backward();
   EXPECT_TRUE(nabla::test::values_near(z.grad(), {0, 0, 0, 0, 4, 0, 0, 0, 0}, 0));
+  // A NaN in a window wins (as PyTorch), and receives the gradient.
+  const double nan = std::nan("");
+  const Tensor q = t64({1, nan, 7, 2, 3, 4, -1, 0}, {1, 1, 2, 4}).requires_grad_();
+  const Tensor m = nabla::max_pool2d(q, 2);
+  const auto mv = m.to_vector<double>();
+  EXPECT_TRUE(std::isnan(mv[0]));
+  EXPECT_EQ(mv[1], 7.0);
+  m.backward(t64({1, 2}, {1, 1, 1, 2}));
+  EXPECT_TRUE(nabla::test::values_near(q.grad(), {0, 1, 2, 0, 0, 0, 0, 0}, 0));
 }
 
 TEST(BatchNorm, EvalUsesRunningStatisticsAndTrainingUpdatesThem) {
