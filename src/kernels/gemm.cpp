@@ -19,22 +19,23 @@ void layout(const MatrixView<T>& v, std::int64_t rows, std::int64_t cols, CBLAS_
 }
 }  // namespace
 
-void gemm(MatrixView<float> a, MatrixView<float> b, float* c, std::int64_t m, std::int64_t n, std::int64_t k) {
+// One body for both precisions: only the CBLAS entry point differs.
+template <class T, class Blas>
+void gemm_with(Blas blas, MatrixView<T> a, MatrixView<T> b, T* c, std::int64_t m, std::int64_t n, std::int64_t k) {
   CBLAS_TRANSPOSE ta, tb;
   blasint lda, ldb;
   layout(a, m, k, ta, lda);
   layout(b, k, n, tb, ldb);
-  cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), 1.0f,
-              a.data, lda, b.data, ldb, 0.0f, c, static_cast<blasint>(std::max<std::int64_t>(n, 1)));
+  blas(CblasRowMajor, ta, tb, static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), T(1), a.data,
+       lda, b.data, ldb, T(0), c, static_cast<blasint>(std::max<std::int64_t>(n, 1)));
+}
+
+void gemm(MatrixView<float> a, MatrixView<float> b, float* c, std::int64_t m, std::int64_t n, std::int64_t k) {
+  gemm_with<float>(cblas_sgemm, a, b, c, m, n, k);
 }
 
 void gemm(MatrixView<double> a, MatrixView<double> b, double* c, std::int64_t m, std::int64_t n, std::int64_t k) {
-  CBLAS_TRANSPOSE ta, tb;
-  blasint lda, ldb;
-  layout(a, m, k, ta, lda);
-  layout(b, k, n, tb, ldb);
-  cblas_dgemm(CblasRowMajor, ta, tb, static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), 1.0,
-              a.data, lda, b.data, ldb, 0.0, c, static_cast<blasint>(std::max<std::int64_t>(n, 1)));
+  gemm_with<double>(cblas_dgemm, a, b, c, m, n, k);
 }
 
 }  // namespace nabla::detail
