@@ -54,12 +54,15 @@ Tape::Tape() : epoch_(detail::next_epoch()) {}
 
 Tape::~Tape() {
   if (detail::t_active_tape == this) detail::t_active_tape = nullptr;
-  std::free(entries_);
+  std::free(ends_);
+  std::free(partials_);
+  std::free(args_);
   std::free(adjoints_);
 }
 
 void Tape::reset() {
   size_ = kFirstIndex;
+  nargs_ = 0;
   swept_from_ = kFirstIndex;
   swept_to_ = 0;
   epoch_ = detail::next_epoch();
@@ -69,27 +72,48 @@ void Tape::rewind(std::size_t mark) {
   if (mark < kFirstIndex || mark > size_)
     throw Error(fmt::format("Tape::rewind: mark {} is outside the tape [{}, {}]", mark, kFirstIndex, size_));
   size_ = static_cast<std::uint32_t>(mark);
+  nargs_ = ends_ ? ends_[size_ - 1] : 0;
   swept_to_ = std::min(swept_to_, size_ - 1);
 }
 
-void Tape::reserve(std::size_t n) {
+namespace {
+/// realloc that throws, for n elements of T.
+template <class T>
+T* grow_array(T* p, std::size_t n) {
+  void* q = std::realloc(p, n * sizeof(T));
+  if (!q) throw std::bad_alloc();
+  return static_cast<T*>(q);
+}
+}  // namespace
+
+void Tape::reserve(std::size_t n, std::size_t m) {
   constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
-  if (n > kMax) throw Error(fmt::format("Tape::reserve: {} entries exceed the tape's limit of {}", n, kMax));
-  if (n <= capacity_) return;
-  void* p = std::realloc(entries_, n * sizeof(TapeEntry));
-  if (!p) throw std::bad_alloc();
-  entries_ = static_cast<TapeEntry*>(p);
-  if (capacity_ == 0)
-    for (std::uint32_t i = 0; i < kFirstIndex; ++i) entries_[i] = TapeEntry{{0.0, 0.0}, {0, 0}};
-  capacity_ = static_cast<std::uint32_t>(n);
-  ++allocations_;
+  if (n > kMax || m > kMax)
+    throw Error(fmt::format("Tape::reserve: {} statements or {} arguments exceed the tape's limit of {}", n, m, kMax));
+  if (n > capacity_) {
+    ends_ = grow_array(ends_, n);
+    if (capacity_ == 0) ends_[0] = 0;  // slot 0 (constants) has no arguments
+    capacity_ = static_cast<std::uint32_t>(n);
+    ++allocations_;
+  }
+  if (m > args_capacity_) {
+    // Two arrays, one allocation count: they always grow together.
+    partials_ = grow_array(partials_, m);
+    args_ = grow_array(args_, m);
+    args_capacity_ = static_cast<std::uint32_t>(m);
+    ++allocations_;
+  }
 }
 
-void Tape::grow() {
-  const std::size_t want = std::max<std::size_t>(std::size_t{1024}, std::size_t{capacity_} * 2);
-  reserve(std::min<std::size_t>(want, std::numeric_limits<std::uint32_t>::max()));
-  if (size_ >= capacity_)
-    throw Error(fmt::format("nabla::Tape: more than {} operations on one tape", capacity_));
+void Tape::grow(std::uint32_t args) {
+  constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
+  std::size_t n = capacity_, m = args_capacity_;
+  if (size_ >= n) n = std::max<std::size_t>(1024, n * 2);
+  if (std::size_t{nargs_} + args > m) m = std::max<std::size_t>({2048, m * 2, std::size_t{nargs_} + args});
+  reserve(std::min(n, kMax), std::min(m, kMax));
+  if (size_ >= capacity_ || std::size_t{nargs_} + args > args_capacity_)
+    throw Error(fmt::format("nabla::Tape: more than {} statements or {} arguments on one tape", capacity_,
+                            args_capacity_));
 }
 
 void Tape::backward(const Var& y, std::size_t from) {
@@ -98,7 +122,7 @@ void Tape::backward(const Var& y, std::size_t from) {
   if (from > size_)
     throw Error(fmt::format("Tape::backward: start {} is beyond the end of the tape ({})", from, size_));
   from = std::max<std::size_t>(from, kFirstIndex);
-  // At least the reserved slots, also for a tape that recorded nothing (a constant output).
+  // At least slot 0, also for a tape that recorded nothing (a constant output).
   const std::uint32_t need = std::max(capacity_, kFirstIndex);
   if (adjoint_capacity_ < need) {
     std::free(adjoints_);
@@ -111,23 +135,51 @@ void Tape::backward(const Var& y, std::size_t from) {
     ++allocations_;
   }
   double* a = adjoints_;
-  std::fill(a, a + kFirstIndex, 0.0);  // the sinks
+  a[0] = 0.0;  // where constants send their adjoint
   const std::uint32_t lo = static_cast<std::uint32_t>(from);
   std::fill(a + lo, a + size_, 0.0);
   swept_from_ = lo;
   swept_to_ = y.index();
   if (y.index() < lo) return;  // a constant, or recorded before `from`: no gradient flows
   a[y.index()] = 1.0;
-  // One branch-free loop: two multiply-adds per entry. One-argument ops send their unused partial
-  // to one of eight sink slots (see Tape::sink), so no memory location is read and written by
-  // consecutive entries except where the computation itself chains them. (Carrying the adjoint of
-  // entry i - 1 in a register instead was measured: 20% faster on a pure chain, 10% slower on
-  // Rosenbrock and logistic regression; see BENCHMARKS.md.)
-  const TapeEntry* e = entries_;
+  // One pass, statements from last to first; statement i's arguments are [ends[i-1], ends[i]),
+  // so one running argument position k walks the partials and indices backwards, contiguously.
+  // Each argument costs one multiply-add into the adjoint of the statement that computed it.
+  //
+  // When a statement's first argument is the statement just before it (accumulations like
+  // `z += w[j] * x[j]`, and chains `y = f(y)`: the first leaf of the expression), what it sends
+  // there is kept in a register (carry) instead of memory. Through memory, the next step's load
+  // of a[i - 1] would wait for that store to be forwarded, adding about 5 cycles of latency to
+  // every link of the chain of dependent adjoints. Only the first argument is compared, so the
+  // other arguments keep the plain loop (comparing every argument cost Rosenbrock 20%; see
+  // BENCHMARKS.md). The adjoint is still stored (a[i] = g) for adjoint() to read; nothing waits on it.
+  const std::uint32_t* ends = ends_;
+  const double* partial = partials_;
+  const std::uint32_t* arg = args_;
+  std::uint32_t k = ends[y.index()];
+  double carry = 0.0;    // what statement i + 1 sent to statement i
+  bool carried = false;  // whether it sent anything that way
   for (std::uint32_t i = y.index(); i >= lo; --i) {
-    const double g = a[i];
-    a[e[i].arg[0]] += e[i].partial[0] * g;
-    a[e[i].arg[1]] += e[i].partial[1] * g;
+    double g = a[i];
+    if (carried) {
+      g += carry;
+      a[i] = g;  // for adjoint(); stored only here (an unconditional store cost 5-9%)
+      carried = false;
+    }
+    const std::uint32_t first = ends[i - 1];
+    if (k == first) continue;  // an input: no arguments
+    for (; k > first + 1;) {
+      --k;
+      a[arg[k]] += partial[k] * g;
+    }
+    --k;  // the first argument
+    const double c = partial[k] * g;
+    if (arg[k] == i - 1) {
+      carry = c;
+      carried = true;
+    } else {
+      a[arg[k]] += c;
+    }
   }
 }
 

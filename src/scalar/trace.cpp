@@ -33,15 +33,20 @@ Trace trace_program(const Program& program, const std::vector<double>& inputs) {
     n.value = vars[i].value();
     n.upstream = tape.adjoint(vars[i]);
     if (in.op == OpCode::Input || in.op == OpCode::Constant) continue;
-    const TapeEntry& e = tape.entry(vars[i].index());
+    // Each instruction is one statement whose arguments are its operands in order; an operand
+    // that is not an argument (the constant exponent of pow(a, 2)) has local partial 0.
+    const TapeStatement st = tape.statement(vars[i].index());
     const std::int32_t args[2] = {in.a, in.b};
+    std::uint32_t slot = 0;
     for (int k = 0; k < 2; ++k) {
       if (args[k] < 0) continue;
       const auto arg = static_cast<std::size_t>(args[k]);
+      const double local = slot < st.size ? st.partial[slot] : 0.0;
+      ++slot;
       n.args.push_back(arg);
-      n.local.push_back(e.partial[k]);
+      n.local.push_back(local);
       // Constants receive no gradient: nothing flows down to them.
-      n.downstream.push_back(code[arg].op == OpCode::Constant ? 0.0 : e.partial[k] * n.upstream);
+      n.downstream.push_back(code[arg].op == OpCode::Constant ? 0.0 : local * n.upstream);
     }
   }
   return trace;

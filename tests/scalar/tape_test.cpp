@@ -81,8 +81,11 @@ TEST(ScalarTape, ReuseAtNewInputsAllocatesNothing) {
   EXPECT_DOUBLE_EQ(value, workload(-1.1, 0.25, n));
   EXPECT_NEAR(dx, workload_dx(-1.1, 0.25, n), 1e-9);
   EXPECT_NEAR(dy, workload_dy(-1.1, n), 1e-9);
-  // One entry per operation: 6 per step (mul, sin, mul, div, two adds), the two inputs, the reserved slots.
-  EXPECT_EQ(tape.size(), Tape::kFirstIndex + 2u + 6u * n);
+  // One statement per step (`s += sin(x * i) * y + x / (i + 1)`, whose arguments are s, x, y and x),
+  // the two inputs and the reserved slot.
+  EXPECT_EQ(tape.size(), Tape::kFirstIndex + 2u + 1u * n);
+  EXPECT_EQ(tape.argument_count(), 4u * n);
+  EXPECT_EQ(tape.bytes_used(), tape.size() * Tape::bytes_per_statement() + tape.argument_count() * Tape::bytes_per_argument());
 }
 
 TEST(ScalarTape, ValueAndGradientReusesTheThreadTape) {
@@ -145,7 +148,7 @@ TEST(ScalarTape, VarAfterResetIsReported) {
     FAIL() << "expected nabla::Error";
   } catch (const nabla::Error& e) {
     EXPECT_NE(std::string(e.what()).find("before its reset()"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("variable #8"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("variable #1"), std::string::npos) << e.what();
   }
   // backward and adjoint check in every build.
   EXPECT_THROW(tape.backward(x), nabla::Error);
@@ -197,7 +200,9 @@ TEST(ScalarTape, ScopesNestAndRestore) {
   const auto e = a.epoch();
   a.reset();
   EXPECT_NE(a.epoch(), e);
-  EXPECT_EQ(Tape::bytes_per_entry(), 32u);
+  // A statement is a 4-byte argument offset and an 8-byte adjoint; an argument a partial and an index.
+  EXPECT_EQ(Tape::bytes_per_statement(), 12u);
+  EXPECT_EQ(Tape::bytes_per_argument(), 12u);
 }
 
 }  // namespace

@@ -1,12 +1,24 @@
 #pragma once
 /// nabla::Var: reverse-mode automatic differentiation of scalar (double) code on a flat tape.
 ///
-/// Every operation on Var appends one fixed-size entry to the thread's active Tape: the local
-/// partial derivatives of its result with respect to (at most) two arguments and those arguments'
-/// tape indices. The reverse sweep is one loop over that contiguous array. Nothing is allocated
-/// per operation (the tape grows by doubling and keeps its capacity across Tape::reset()), and
-/// nothing is called virtually. The operators are inline on purpose: a call per operation would
+/// Expression templates, one tape entry per statement. An operation on Var does not record
+/// anything: it returns a small expression object that holds its operands (by value), its result
+/// and its local partial derivatives, all computed at once. Only when an expression becomes a Var
+/// (`Var y = a * b + sin(c);`, `y += ...`, returning it from a function declared to return Var) is
+/// one *statement* recorded: the partial of y with respect to each Var leaf of the expression, the
+/// chain rule inside the expression applied while recording ("pre-accumulation", as Adept and
+/// CoDiPack do). `t = x[i+1] - x[i] * x[i]` is one statement with three arguments instead of two
+/// operations with two each, and the reverse sweep has one step per statement.
+///
+/// The tape is three contiguous arrays: per statement the end of its arguments (a 32-bit offset),
+/// and per argument its partial (double) and its tape index (32-bit), so statements with 0, 1, 2
+/// or 9 arguments take exactly what they need. The reverse sweep is one loop over them. Nothing is
+/// allocated per operation (the arrays grow by doubling and keep their capacity across
+/// Tape::reset()), and nothing is called virtually. Everything is inline: a call per operation would
 /// cost as much as the operation itself.
+///
+/// Write `Var` (not `auto`) for named intermediate results: `auto t = a * b;` keeps an unrecorded
+/// expression (correct, but `t = t + 1` then does not compile, and each use of t repeats its leaves).
 ///
 /// Checking: with NABLA_SCALAR_CHECKS=1 (the default when NDEBUG is not defined) every operation
 /// checks that its Var arguments belong to the thread's active tape and were recorded since its
@@ -17,8 +29,10 @@
 #include <atomic>
 #include <cmath>
 #include <compare>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -37,14 +51,11 @@ namespace nabla {
 class Var;
 class Tape;
 
-/// One recorded operation: d(result)/d(arg[k]) = partial[k]. The unused slot of a one-argument op
-/// points at one of the tape's first entries (sinks that nothing reads) with partial 0, so the
-/// reverse sweep needs no branch.
-struct TapeEntry {
-  double partial[2];
-  std::uint32_t arg[2];
-};
-static_assert(sizeof(TapeEntry) == 24, "a tape entry is 24 bytes");
+/// A Var or an unrecorded expression of Vars (what the operators and functions take and return).
+/// Each has value(), a compile-time number of Var leaves kArgs, and record<K>(), which writes the
+/// partial of the expression (times a weight) with respect to each leaf into argument slots K, K+1, ...
+template <class E>
+concept Expression = requires { typename std::remove_cvref_t<E>::nabla_expression_tag; };
 
 namespace detail {
 /// The thread's active tape (null until first use; then the thread's default tape).
@@ -70,10 +81,27 @@ inline double pow_dexp(double a, double b, double r) { return (a == 0.0 && b >= 
 /// A Var made from a double is a constant: it is not on any tape and gets no gradient.
 class Var {
  public:
+  using nabla_expression_tag = void;
+  /// As an expression, a Var is one leaf.
+  static constexpr std::uint32_t kArgs = 1;
+
   /// The constant 0.
   constexpr Var() = default;
   /// A constant (not differentiated).
   constexpr Var(double constant) : value_(constant) {}  // NOLINT: implicit on purpose
+  /// Records the expression as one statement on the active tape (implicit, so that
+  /// `Var y = a * b + c;` and `return a * b;` from a function returning Var record).
+  template <Expression E>
+    requires(!std::same_as<E, Var>)
+  Var(const E& e);  // NOLINT: implicit on purpose
+  /// Records the expression as one statement and makes this Var its result.
+  template <Expression E>
+    requires(!std::same_as<E, Var>)
+  Var& operator=(const E& e) {
+    return *this = Var(e);
+  }
+  constexpr Var(const Var&) = default;
+  constexpr Var& operator=(const Var&) = default;
 
   /// The forward value.
   constexpr double value() const { return value_; }
@@ -92,14 +120,30 @@ class Var {
     return v;
   }
 
+  /// As a leaf of a statement being recorded: argument slot K gets partial w and this Var's index.
+  /// A constant writes index 0, a slot that nothing reads (so no branch is needed).
+  template <std::uint32_t K>
+  void record(double* partials, std::uint32_t* args, double w) const {
+    partials[K] = w;
+    args[K] = index_;
+  }
+
  private:
   double value_ = 0.0;
   std::uint32_t index_ = 0;
   std::uint32_t epoch_ = 0;
 };
 static_assert(sizeof(Var) == 16, "a Var is a double and two 32-bit tape coordinates");
+static_assert(std::is_trivially_copyable_v<Var>);
 
-/// A recording of scalar operations and their local partials; reusable without allocation.
+/// One recorded statement, as Tape::statement() shows it: its arguments' partials and tape indices.
+struct TapeStatement {
+  std::uint32_t size;            ///< number of arguments
+  const double* partial;         ///< d(result)/d(argument k)
+  const std::uint32_t* arg;      ///< tape index of argument k (0 for a constant)
+};
+
+/// A recording of scalar statements and their local partials; reusable without allocation.
 /// One thread uses a tape at a time; each thread has its own default tape (Tape::active()).
 class Tape {
  public:
@@ -115,57 +159,76 @@ class Tape {
     return t ? *t : detail::activate_default_tape();
   }
 
-  /// Index of the first recorded entry. Slot 0 stands for constants; slots 0..7 are sinks where
-  /// one-argument ops send their unused second partial (spread over eight slots, so the reverse
-  /// sweep does not wait on one memory location).
-  static constexpr std::uint32_t kFirstIndex = 8;
+  /// Index of the first recorded statement. Slot 0 stands for constants: their arguments send
+  /// their adjoint there, and nothing reads it.
+  static constexpr std::uint32_t kFirstIndex = 1;
 
-  /// A new independent variable (an input) with the given value.
-  Var variable(double value) { return push(value, 0.0, sink(), 0.0, sink()); }
-  /// Forgets every entry (keeping the memory); Vars recorded before become invalid.
+  /// A new independent variable (an input) with the given value: a statement with no arguments.
+  Var variable(double value) {
+    if (size_ >= capacity_) [[unlikely]]
+      grow(0);
+    const std::uint32_t s = size_;
+    ends_[s] = nargs_;
+    size_ = s + 1;
+    return Var::from_tape(value, s, epoch_);
+  }
+  /// Forgets every statement (keeping the memory); Vars recorded before become invalid.
   void reset();
-  /// Drops the entries from position `mark` on (a nested recording's end); earlier Vars stay valid.
+  /// Drops the statements from position `mark` on (a nested recording's end); earlier Vars stay valid.
   void rewind(std::size_t mark);
 
-  /// Number of entries, including the kFirstIndex reserved ones.
+  /// Number of statements, including the kFirstIndex reserved ones.
   std::size_t size() const { return size_; }
-  /// Entries the tape can hold before it must grow.
+  /// Number of statement arguments (partials) recorded.
+  std::size_t argument_count() const { return nargs_; }
+  /// Statements the tape can hold before it must grow.
   std::size_t capacity() const { return capacity_; }
+  /// Arguments the tape can hold before it must grow.
+  std::size_t argument_capacity() const { return args_capacity_; }
   /// How many times the tape's buffers were (re)allocated so far.
   std::size_t allocations() const { return allocations_; }
-  /// Bytes of tape memory per recorded operation (entry plus adjoint).
-  static constexpr std::size_t bytes_per_entry() { return sizeof(TapeEntry) + sizeof(double); }
+  /// Bytes of tape memory per statement (the end offset of its arguments, its adjoint) ...
+  static constexpr std::size_t bytes_per_statement() { return sizeof(std::uint32_t) + sizeof(double); }
+  /// ... and per argument (its partial and its tape index).
+  static constexpr std::size_t bytes_per_argument() { return sizeof(double) + sizeof(std::uint32_t); }
+  /// Bytes of tape memory in use (statements, arguments, adjoints).
+  std::size_t bytes_used() const { return size_ * bytes_per_statement() + nargs_ * bytes_per_argument(); }
   /// The generation of this tape: changes on every reset(), unique across tapes and threads.
   std::uint32_t epoch() const { return epoch_; }
-  /// Entry i (kFirstIndex <= i < size()).
-  const TapeEntry& entry(std::size_t i) const { return entries_[i]; }
-  /// Makes room for at least n entries in total.
-  void reserve(std::size_t n);
+  /// Statement i (kFirstIndex <= i < size()).
+  TapeStatement statement(std::size_t i) const {
+    const std::uint32_t b = ends_[i - 1], e = ends_[i];
+    return {e - b, partials_ + b, args_ + b};
+  }
+  /// Makes room for at least n statements and m arguments in total.
+  void reserve(std::size_t n, std::size_t m = 0);
 
-  /// Reverse sweep: the adjoint of every entry in [from, y] with respect to y (seed 1).
+  /// Reverse sweep: the adjoint of every statement in [from, y] with respect to y (seed 1).
   void backward(const Var& y, std::size_t from = kFirstIndex);
-  /// d y / d x after backward(y) (0 for constants and for entries outside the swept range).
+  /// d y / d x after backward(y) (0 for constants and for statements outside the swept range).
   double adjoint(const Var& x) const;
   /// True when x was recorded on this tape since its last reset (constants: always).
   bool owns(const Var& x) const { return x.index() == 0 || (x.epoch() == epoch_ && x.index() < size_); }
 
-  // ---- recording (used by the Var operations) ----
-  /// Appends an entry and returns the Var of its result.
-  Var push(double value, double d0, std::uint32_t i0, double d1, std::uint32_t i1) {
-    if (size_ >= capacity_) [[unlikely]]
-      grow();
-    const std::uint32_t index = size_++;
-    TapeEntry& e = entries_[index];
-    e.partial[0] = d0;
-    e.partial[1] = d1;
-    e.arg[0] = i0;
-    e.arg[1] = i1;
-    return Var::from_tape(value, index, epoch_);
+  // ---- recording (used by Var) ----
+  /// Records expression e as one statement; returns its tape index.
+  template <Expression E>
+  std::uint32_t push(const E& e) {
+    constexpr std::uint32_t n = E::kArgs;
+    // Members go to locals first: the stores below go through double* and uint32_t* pointers,
+    // which the compiler must otherwise assume may overwrite size_ and nargs_.
+    std::uint32_t s = size_, k = nargs_;
+    if (s >= capacity_ || k + n > args_capacity_) [[unlikely]] {
+      grow(n);
+      s = size_;
+      k = nargs_;
+    }
+    e.template record<0>(partials_ + k, args_ + k, 1.0);
+    ends_[s] = k + n;
+    nargs_ = k + n;
+    size_ = s + 1;
+    return s;
   }
-  /// Appends a one-argument entry (its second slot goes to a sink).
-  Var push_unary(double value, double d0, std::uint32_t i0) { return push(value, d0, i0, 0.0, sink()); }
-  /// The sink for the entry about to be recorded.
-  std::uint32_t sink() const { return size_ & (kFirstIndex - 1); }
   /// Throws nabla::Error when x is not a constant and not recorded on this tape since its reset.
   void check(const Var& x) const {
     if (x.index() != 0 && (x.epoch() != epoch_ || x.index() >= size_)) [[unlikely]]
@@ -173,11 +236,15 @@ class Tape {
   }
 
  private:
-  void grow();
-  TapeEntry* entries_ = nullptr;
-  double* adjoints_ = nullptr;
+  void grow(std::uint32_t args);
+  std::uint32_t* ends_ = nullptr;      // ends_[i]: one past statement i's last argument; ends_[0] = 0
+  double* partials_ = nullptr;         // per argument
+  std::uint32_t* args_ = nullptr;      // per argument
+  double* adjoints_ = nullptr;         // per statement, allocated by the first backward()
   std::uint32_t size_ = kFirstIndex;
+  std::uint32_t nargs_ = 0;
   std::uint32_t capacity_ = 0;
+  std::uint32_t args_capacity_ = 0;
   std::uint32_t adjoint_capacity_ = 0;
   std::uint32_t epoch_ = 0;
   std::uint32_t swept_from_ = kFirstIndex;  // adjoints of [swept_from_, swept_to_] are valid after backward()
@@ -197,6 +264,14 @@ class TapeScope {
   Tape* previous_;
 };
 
+template <Expression E>
+  requires(!std::same_as<E, Var>)
+inline Var::Var(const E& e) : value_(e.value()) {
+  Tape& t = Tape::active();
+  index_ = t.push(e);
+  epoch_ = t.epoch();
+}
+
 /// The value of f at x and its gradient (what value_and_gradient returns).
 struct ValueAndGradient {
   double value = 0.0;
@@ -214,166 +289,305 @@ struct ValueAndGradient {
 
 inline namespace NABLA_SCALAR_OPS_NS {
 
-namespace detail_ops {
-inline Tape& tape_for(const Var& a) {
-  Tape& t = Tape::active();
-  if constexpr (NABLA_SCALAR_CHECKS) t.check(a);
-  return t;
-}
-inline Tape& tape_for(const Var& a, const Var& b) {
-  Tape& t = Tape::active();
-  if constexpr (NABLA_SCALAR_CHECKS) {
-    t.check(a);
-    t.check(b);
+/// f(a) with its value and local partial d = f'(a), computed when it is built. Operands are held
+/// by value (a Var is 16 bytes; after inlining none of this is in memory), so an expression never
+/// refers to a temporary that is gone.
+template <class A>
+struct UnaryExpr {
+  using nabla_expression_tag = void;
+  static constexpr std::uint32_t kArgs = A::kArgs;
+  A a;
+  double v, d;
+  double value() const { return v; }
+  template <std::uint32_t K>
+  void record(double* partials, std::uint32_t* args, double w) const {
+    a.template record<K>(partials, args, w * d);
   }
-  return t;
+};
+
+/// f(a, b) with its value and local partials da, db.
+template <class A, class B>
+struct BinaryExpr {
+  using nabla_expression_tag = void;
+  static constexpr std::uint32_t kArgs = A::kArgs + B::kArgs;
+  A a;
+  B b;
+  double v, da, db;
+  double value() const { return v; }
+  template <std::uint32_t K>
+  void record(double* partials, std::uint32_t* args, double w) const {
+    a.template record<K>(partials, args, w * da);
+    b.template record<K + A::kArgs>(partials, args, w * db);
+  }
+};
+
+namespace detail_ops {
+/// In checked builds, a Var operand must belong to the active tape; an expression operand was
+/// checked when it was built. (So misuse is reported by the operation that uses the stale Var.)
+template <class A>
+inline void check(const A& a) {
+  if constexpr (NABLA_SCALAR_CHECKS && std::same_as<A, Var>) Tape::active().check(a);
 }
-/// Records a one-argument op with result r and partial d.
-inline Var unary(const Var& a, double r, double d) { return tape_for(a).push_unary(r, d, a.index()); }
-/// Records a two-argument op with result r and partials da, db.
-inline Var binary(const Var& a, const Var& b, double r, double da, double db) {
-  return tape_for(a, b).push(r, da, a.index(), db, b.index());
+template <class A>
+inline UnaryExpr<A> unary(const A& a, double r, double d) {
+  check(a);
+  return {a, r, d};
+}
+template <class A, class B>
+inline BinaryExpr<A, B> binary(const A& a, const B& b, double r, double da, double db) {
+  check(a);
+  check(b);
+  return {a, b, r, da, db};
 }
 }  // namespace detail_ops
 
 // ---- arithmetic ----
 /// a + b.
-inline Var operator+(const Var& a, const Var& b) { return detail_ops::binary(a, b, a.value() + b.value(), 1.0, 1.0); }
+template <Expression A, Expression B>
+inline auto operator+(const A& a, const B& b) {
+  return detail_ops::binary(a, b, a.value() + b.value(), 1.0, 1.0);
+}
 /// a + constant.
-inline Var operator+(const Var& a, double b) { return detail_ops::unary(a, a.value() + b, 1.0); }
+template <Expression A>
+inline auto operator+(const A& a, double b) {
+  return detail_ops::unary(a, a.value() + b, 1.0);
+}
 /// constant + b.
-inline Var operator+(double a, const Var& b) { return detail_ops::unary(b, a + b.value(), 1.0); }
+template <Expression B>
+inline auto operator+(double a, const B& b) {
+  return detail_ops::unary(b, a + b.value(), 1.0);
+}
 /// a - b.
-inline Var operator-(const Var& a, const Var& b) { return detail_ops::binary(a, b, a.value() - b.value(), 1.0, -1.0); }
+template <Expression A, Expression B>
+inline auto operator-(const A& a, const B& b) {
+  return detail_ops::binary(a, b, a.value() - b.value(), 1.0, -1.0);
+}
 /// a - constant.
-inline Var operator-(const Var& a, double b) { return detail_ops::unary(a, a.value() - b, 1.0); }
+template <Expression A>
+inline auto operator-(const A& a, double b) {
+  return detail_ops::unary(a, a.value() - b, 1.0);
+}
 /// constant - b.
-inline Var operator-(double a, const Var& b) { return detail_ops::unary(b, a - b.value(), -1.0); }
+template <Expression B>
+inline auto operator-(double a, const B& b) {
+  return detail_ops::unary(b, a - b.value(), -1.0);
+}
 /// a * b.
-inline Var operator*(const Var& a, const Var& b) {
+template <Expression A, Expression B>
+inline auto operator*(const A& a, const B& b) {
   return detail_ops::binary(a, b, a.value() * b.value(), b.value(), a.value());
 }
 /// a * constant.
-inline Var operator*(const Var& a, double b) { return detail_ops::unary(a, a.value() * b, b); }
+template <Expression A>
+inline auto operator*(const A& a, double b) {
+  return detail_ops::unary(a, a.value() * b, b);
+}
 /// constant * b.
-inline Var operator*(double a, const Var& b) { return detail_ops::unary(b, a * b.value(), a); }
+template <Expression B>
+inline auto operator*(double a, const B& b) {
+  return detail_ops::unary(b, a * b.value(), a);
+}
 /// a / b.
-inline Var operator/(const Var& a, const Var& b) {
+template <Expression A, Expression B>
+inline auto operator/(const A& a, const B& b) {
   const double inv = 1.0 / b.value();
   const double r = a.value() * inv;
   return detail_ops::binary(a, b, r, inv, -r * inv);
 }
 /// a / constant.
-inline Var operator/(const Var& a, double b) {
+template <Expression A>
+inline auto operator/(const A& a, double b) {
   const double inv = 1.0 / b;
   return detail_ops::unary(a, a.value() * inv, inv);
 }
 /// constant / b.
-inline Var operator/(double a, const Var& b) {
+template <Expression B>
+inline auto operator/(double a, const B& b) {
   const double inv = 1.0 / b.value();
   const double r = a * inv;
   return detail_ops::unary(b, r, -r * inv);
 }
 /// -a.
-inline Var operator-(const Var& a) { return detail_ops::unary(a, -a.value(), -1.0); }
+template <Expression A>
+inline auto operator-(const A& a) {
+  return detail_ops::unary(a, -a.value(), -1.0);
+}
 /// +a (a itself).
-inline Var operator+(const Var& a) { return a; }
+template <Expression A>
+inline A operator+(const A& a) {
+  return a;
+}
 
-/// a = a + b.
-inline Var& operator+=(Var& a, const Var& b) { return a = a + b; }
+/// a = a + b (one statement).
+template <Expression B>
+inline Var& operator+=(Var& a, const B& b) {
+  return a = a + b;
+}
 /// a = a + constant.
 inline Var& operator+=(Var& a, double b) { return a = a + b; }
 /// a = a - b.
-inline Var& operator-=(Var& a, const Var& b) { return a = a - b; }
+template <Expression B>
+inline Var& operator-=(Var& a, const B& b) {
+  return a = a - b;
+}
 /// a = a - constant.
 inline Var& operator-=(Var& a, double b) { return a = a - b; }
 /// a = a * b.
-inline Var& operator*=(Var& a, const Var& b) { return a = a * b; }
+template <Expression B>
+inline Var& operator*=(Var& a, const B& b) {
+  return a = a * b;
+}
 /// a = a * constant.
 inline Var& operator*=(Var& a, double b) { return a = a * b; }
 /// a = a / b.
-inline Var& operator/=(Var& a, const Var& b) { return a = a / b; }
+template <Expression B>
+inline Var& operator/=(Var& a, const B& b) {
+  return a = a / b;
+}
 /// a = a / constant.
 inline Var& operator/=(Var& a, double b) { return a = a / b; }
 
 // ---- comparisons (on values; they record nothing) ----
 /// Equality of values.
-inline bool operator==(const Var& a, const Var& b) { return a.value() == b.value(); }
+template <Expression A, Expression B>
+inline bool operator==(const A& a, const B& b) {
+  return a.value() == b.value();
+}
+/// Equality with a constant.
+template <Expression A>
+inline bool operator==(const A& a, double b) {
+  return a.value() == b;
+}
 /// Ordering of values (unordered when a NaN is involved).
-inline std::partial_ordering operator<=>(const Var& a, const Var& b) { return a.value() <=> b.value(); }
+template <Expression A, Expression B>
+inline std::partial_ordering operator<=>(const A& a, const B& b) {
+  return a.value() <=> b.value();
+}
+/// Ordering against a constant.
+template <Expression A>
+inline std::partial_ordering operator<=>(const A& a, double b) {
+  return a.value() <=> b;
+}
 
-// ---- elementary functions (inline: the local partial is computed next to the value) ----
+// ---- elementary functions: the local partial is computed next to the value ----
 /// e^a.
-inline Var exp(const Var& a) {
+template <Expression A>
+inline auto exp(const A& a) {
   const double r = std::exp(a.value());
   return detail_ops::unary(a, r, r);
 }
 /// Natural logarithm (IEEE result outside the domain: NaN for a < 0, -inf at 0).
-inline Var log(const Var& a) { return detail_ops::unary(a, std::log(a.value()), 1.0 / a.value()); }
+template <Expression A>
+inline auto log(const A& a) {
+  return detail_ops::unary(a, std::log(a.value()), 1.0 / a.value());
+}
 /// Square root (IEEE result outside the domain; the derivative at 0 is +inf).
-inline Var sqrt(const Var& a) {
+template <Expression A>
+inline auto sqrt(const A& a) {
   const double r = std::sqrt(a.value());
   return detail_ops::unary(a, r, 0.5 / r);
 }
 /// Sine.
-inline Var sin(const Var& a) { return detail_ops::unary(a, std::sin(a.value()), std::cos(a.value())); }
+template <Expression A>
+inline auto sin(const A& a) {
+  return detail_ops::unary(a, std::sin(a.value()), std::cos(a.value()));
+}
 /// Cosine.
-inline Var cos(const Var& a) { return detail_ops::unary(a, std::cos(a.value()), -std::sin(a.value())); }
+template <Expression A>
+inline auto cos(const A& a) {
+  return detail_ops::unary(a, std::cos(a.value()), -std::sin(a.value()));
+}
 /// Tangent.
-inline Var tan(const Var& a) {
+template <Expression A>
+inline auto tan(const A& a) {
   const double r = std::tan(a.value());
   return detail_ops::unary(a, r, 1.0 + r * r);
 }
 /// Hyperbolic tangent.
-inline Var tanh(const Var& a) {
+template <Expression A>
+inline auto tanh(const A& a) {
   const double r = std::tanh(a.value());
   return detail_ops::unary(a, r, 1.0 - r * r);
 }
 /// 1 / (1 + e^-a), computed without overflow.
-inline Var sigmoid(const Var& a) {
+template <Expression A>
+inline auto sigmoid(const A& a) {
   const double r = detail::sigmoid(a.value());
   return detail_ops::unary(a, r, r * (1.0 - r));
 }
 /// max(a, 0); the derivative at 0 is 0.
-inline Var relu(const Var& a) {
-  return detail_ops::unary(a, a.value() > 0.0 ? a.value() : 0.0, a.value() > 0.0 ? 1.0 : 0.0);
+template <Expression A>
+inline auto relu(const A& a) {
+  const double v = a.value();
+  return detail_ops::unary(a, v > 0.0 ? v : 0.0, v > 0.0 ? 1.0 : 0.0);
 }
 /// |a|; the derivative at 0 is 0.
-inline Var abs(const Var& a) {
-  return detail_ops::unary(a, std::fabs(a.value()), a.value() > 0.0 ? 1.0 : (a.value() < 0.0 ? -1.0 : 0.0));
+template <Expression A>
+inline auto abs(const A& a) {
+  const double v = a.value();
+  return detail_ops::unary(a, std::fabs(v), v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : 0.0));
 }
 /// a^b (d/db is 0 where a == 0 and b >= 0, like PyTorch; d/da is 0 where b == 0).
-inline Var pow(const Var& a, const Var& b) {
-  const double r = std::pow(a.value(), b.value());
-  return detail_ops::binary(a, b, r, detail::pow_dbase(a.value(), b.value()), detail::pow_dexp(a.value(), b.value(), r));
+template <Expression A, Expression B>
+inline auto pow(const A& a, const B& b) {
+  const double av = a.value(), bv = b.value();
+  const double r = std::pow(av, bv);
+  return detail_ops::binary(a, b, r, detail::pow_dbase(av, bv), detail::pow_dexp(av, bv, r));
 }
 /// a^constant.
-inline Var pow(const Var& a, double b) {
+template <Expression A>
+inline auto pow(const A& a, double b) {
   return detail_ops::unary(a, std::pow(a.value(), b), detail::pow_dbase(a.value(), b));
 }
 /// constant^b.
-inline Var pow(double a, const Var& b) {
+template <Expression B>
+inline auto pow(double a, const B& b) {
   const double r = std::pow(a, b.value());
   return detail_ops::unary(b, r, detail::pow_dexp(a, b.value(), r));
 }
 /// The larger of a and b; at a tie each gets half the gradient (like torch.maximum).
-inline Var max(const Var& a, const Var& b) {
-  const double da = a.value() > b.value() ? 1.0 : (a.value() < b.value() ? 0.0 : 0.5);
-  return detail_ops::binary(a, b, a.value() >= b.value() ? a.value() : b.value(), da, 1.0 - da);
+template <Expression A, Expression B>
+inline auto max(const A& a, const B& b) {
+  const double av = a.value(), bv = b.value();
+  const double da = av > bv ? 1.0 : (av < bv ? 0.0 : 0.5);
+  return detail_ops::binary(a, b, av >= bv ? av : bv, da, 1.0 - da);
 }
 /// The smaller of a and b; at a tie each gets half the gradient (like torch.minimum).
-inline Var min(const Var& a, const Var& b) {
-  const double da = a.value() < b.value() ? 1.0 : (a.value() > b.value() ? 0.0 : 0.5);
-  return detail_ops::binary(a, b, a.value() <= b.value() ? a.value() : b.value(), da, 1.0 - da);
+template <Expression A, Expression B>
+inline auto min(const A& a, const B& b) {
+  const double av = a.value(), bv = b.value();
+  const double da = av < bv ? 1.0 : (av > bv ? 0.0 : 0.5);
+  return detail_ops::binary(a, b, av <= bv ? av : bv, da, 1.0 - da);
+}
+// Non-template overloads for two Vars: after `using std::max;` an unqualified max(x, y) of two
+// Vars would otherwise pick std::max<Var> (more specialized than the template above), which
+// compares and copies without splitting the gradient at a tie.
+/// The larger of two Vars (see the template).
+inline BinaryExpr<Var, Var> max(const Var& a, const Var& b) { return max<Var, Var>(a, b); }
+/// The smaller of two Vars (see the template).
+inline BinaryExpr<Var, Var> min(const Var& a, const Var& b) { return min<Var, Var>(a, b); }
+/// max with a constant (a tie gives the Var half the gradient).
+template <Expression A>
+inline auto max(const A& a, double b) {
+  const double av = a.value();
+  return detail_ops::unary(a, av >= b ? av : b, av > b ? 1.0 : (av < b ? 0.0 : 0.5));
 }
 /// max with a constant.
-inline Var max(const Var& a, double b) { return max(a, Var(b)); }
-/// max with a constant.
-inline Var max(double a, const Var& b) { return max(Var(a), b); }
+template <Expression B>
+inline auto max(double a, const B& b) {
+  return max(b, a);
+}
+/// min with a constant (a tie gives the Var half the gradient).
+template <Expression A>
+inline auto min(const A& a, double b) {
+  const double av = a.value();
+  return detail_ops::unary(a, av <= b ? av : b, av < b ? 1.0 : (av > b ? 0.0 : 0.5));
+}
 /// min with a constant.
-inline Var min(const Var& a, double b) { return min(a, Var(b)); }
-/// min with a constant.
-inline Var min(double a, const Var& b) { return min(Var(a), b); }
+template <Expression B>
+inline auto min(double a, const B& b) {
+  return min(b, a);
+}
 
 }  // namespace NABLA_SCALAR_OPS_NS
 }  // namespace nabla
