@@ -221,6 +221,11 @@ int run_train(const TrainArgs& a) {
     return kExitUsage;
   }
 
+  // A run killed mid-write (SIGKILL) leaves its temporary file; the next run that writes there removes it
+  // (so two runs must not write the same file at once).
+  for (const std::string* path : {&a.save, &a.metrics, &a.plot})
+    if (!path->empty()) remove_stale_temporaries(*path);
+
   auto dataset = std::make_shared<data::TensorDataset>(std::vector<Tensor>{train.images, train.labels});
   data::DataLoader loader(dataset, data::DataLoaderOptions().batch_size(a.batch).shuffle(true).seed(a.seed));
   const bool terminal = ::isatty(STDOUT_FILENO) != 0;
@@ -320,7 +325,9 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "threads for nabla and OpenBLAS (default: all cores)");
   cmd->add_option("--metrics", args->metrics, "write per-epoch metrics as CSV");
   cmd->add_option("--plot", args->plot, "draw loss and accuracy per epoch as SVG");
-  cmd->add_option("--save", args->save, "checkpoint (safetensors) written atomically after every epoch");
+  cmd->add_option("--save", args->save,
+                  "checkpoint (safetensors) written atomically after every epoch (and on Ctrl-C); temporary "
+                  "files .NAME.tmp-XXXXXX left beside it by a killed run are removed when the next run starts");
   cmd->add_option("--resume", args->resume, "continue from a checkpoint");
   return {cmd, [args] { return run_train(*args); }};
 }

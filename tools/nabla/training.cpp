@@ -69,6 +69,24 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   }
 }
 
+int remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  // The names mkstemp makes from the templates of write_file_atomically and io::save_safetensors.
+  const std::string prefix = "." + target.filename().string() + ".tmp-";
+  std::vector<fs::path> stale;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 && it->is_regular_file(ec))
+      stale.push_back(it->path());
+  }
+  int removed = 0;
+  for (const auto& p : stale) removed += fs::remove(p, ec) ? 1 : 0;
+  return removed;
+}
+
 std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
   std::string out = "epoch,train_loss,train_acc,test_loss,test_acc,epoch_seconds\n";
   for (const auto& r : rows)

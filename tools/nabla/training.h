@@ -26,6 +26,9 @@ Evaluation evaluate(nn::Module& model, const Tensor& images, const Tensor& label
 
 /// Writes text to path atomically (temporary file in the same directory, fsync, rename).
 void write_file_atomically(const std::string& path, const std::string& text);
+/// Removes the temporary files (".NAME.tmp-XXXXXX" beside `path`) that an atomic write of `path`
+/// leaves when the process is killed mid-write (SIGKILL, power loss); returns how many were removed.
+int remove_stale_temporaries(const std::string& path);
 /// The --metrics CSV: header epoch,train_loss,train_acc,test_loss,test_acc,epoch_seconds.
 std::string metrics_csv(const std::vector<EpochMetrics>& rows);
 /// Parses metrics_csv output back (for --resume).
