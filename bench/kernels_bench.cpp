@@ -1,0 +1,98 @@
+// Google Benchmark micro-benchmarks of nabla's kernels and of the per-op autograd overhead.
+// Run: bash bench/run_kernels.sh  (figures in BENCHMARKS.md).
+#include <benchmark/benchmark.h>
+
+#include <nabla/nabla.h>
+
+using nabla::Tensor;
+
+namespace {
+
+void elementwise_add(benchmark::State& state) {
+  const auto n = state.range(0);
+  Tensor a = nabla::randn({n}), b = nabla::randn({n});
+  for (auto _ : state) benchmark::DoNotOptimize(nabla::add(a, b));
+  state.SetBytesProcessed(state.iterations() * n * 12);
+}
+BENCHMARK(elementwise_add)->Arg(1 << 10)->Arg(1 << 16)->Arg(1 << 20);
+
+void relu_forward(benchmark::State& state) {
+  Tensor a = nabla::randn({state.range(0)});
+  for (auto _ : state) benchmark::DoNotOptimize(nabla::relu(a));
+  state.SetBytesProcessed(state.iterations() * state.range(0) * 8);
+}
+BENCHMARK(relu_forward)->Arg(1 << 16)->Arg(1 << 20);
+
+void sum_rows(benchmark::State& state) {
+  Tensor a = nabla::randn({state.range(0), 784});
+  for (auto _ : state) benchmark::DoNotOptimize(nabla::sum(a, 0));
+  state.SetBytesProcessed(state.iterations() * state.range(0) * 784 * 4);
+}
+BENCHMARK(sum_rows)->Arg(64)->Arg(4096);
+
+void softmax_cross_entropy(benchmark::State& state) {
+  const auto n = state.range(0);
+  Tensor logits = nabla::randn({n, 10}).requires_grad_();
+  Tensor labels = nabla::randint(0, 10, {n});
+  for (auto _ : state) {
+    Tensor loss = nabla::cross_entropy(logits, labels);
+    loss.backward();
+    logits.reset_grad();
+  }
+}
+BENCHMARK(softmax_cross_entropy)->Arg(64)->Arg(1000);
+
+void matmul_square(benchmark::State& state) {
+  const auto n = state.range(0);
+  Tensor a = nabla::randn({n, n}), b = nabla::randn({n, n});
+  for (auto _ : state) benchmark::DoNotOptimize(nabla::matmul(a, b));
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+}
+BENCHMARK(matmul_square)->Arg(64)->Arg(256)->Arg(1024);
+
+void linear_forward_backward(benchmark::State& state) {
+  Tensor x = nabla::randn({64, 784});
+  nabla::nn::Linear layer(784, 256);
+  for (auto _ : state) {
+    Tensor y = nabla::sum(layer(x));
+    y.backward();
+    layer.zero_grad();
+  }
+}
+BENCHMARK(linear_forward_backward);
+
+void conv_forward_backward(benchmark::State& state) {
+  const auto c_in = state.range(0), c_out = state.range(1), hw = state.range(2);
+  Tensor x = nabla::randn({64, c_in, hw, hw}).requires_grad_();
+  nabla::nn::Conv2d conv(c_in, c_out, 3);
+  for (auto _ : state) {
+    Tensor y = nabla::sum(conv(x));
+    y.backward();
+    conv.zero_grad();
+    x.reset_grad();
+  }
+}
+BENCHMARK(conv_forward_backward)->Args({1, 32, 28})->Args({32, 64, 13});
+
+// Per-op overhead: tiny tensors, so the time is the op's bookkeeping (dispatch, allocation, graph
+// recording) plus its share of the backward sweep, per op.
+void tiny_op_overhead(benchmark::State& state) {
+  constexpr int kOps = 1000;
+  Tensor x = nabla::tensor({0.5}, nabla::kFloat32).requires_grad_();
+  Tensor c = nabla::tensor({1.0001}, nabla::kFloat32);
+  for (auto _ : state) {
+    Tensor y = x;
+    for (int i = 0; i < kOps / 2; ++i) y = y * c + c;
+    nabla::sum(y).backward();
+    x.reset_grad();
+  }
+  state.counters["ns/op"] = benchmark::Counter(static_cast<double>(kOps), benchmark::Counter::kIsIterationInvariantRate |
+                                                                              benchmark::Counter::kInvert,
+                                               benchmark::Counter::kIs1000);
+}
+BENCHMARK(tiny_op_overhead);
+
+}  // namespace
+
+BENCHMARK_MAIN();
