@@ -194,11 +194,18 @@ std::vector<double> logistic_gradient(const std::vector<double>& w, const Data& 
 // ---------------------------------------------------------------------------------------------
 // drivers
 
+/// ADOL-C's tape statistics of the last recording (to show that it stayed in memory).
+struct AdolcStats {
+  std::size_t ops = 0, locations = 0, values = 0, taylors = 0;
+  bool file = false;  // operations, locations or values written to a file
+};
+
 struct Row {
   std::string workload;
   double primal_s = 0, var_s = 0, adolc_s = 0, hand_s = 0, adolc_retained_s = 0;
   std::size_t ops = 0;                      // elementary operations of the workload (as plain code has them)
-  std::size_t var_statements = 0, var_args = 0, var_bytes = 0, adolc_ops = 0;
+  std::size_t var_statements = 0, var_args = 0, var_bytes = 0;
+  AdolcStats adolc;
   double var_err = 0, adolc_err = 0;
 };
 
@@ -229,7 +236,7 @@ std::vector<double> var_gradient(const std::vector<double>& x, F&& f, Row* row) 
 
 /// Gradient by ADOL-C: trace with keep=1 (Taylor values kept), then one first-order reverse sweep.
 template <class F>
-std::vector<double> adolc_gradient(const std::vector<double>& x, F&& f, std::size_t* ops) {
+std::vector<double> adolc_gradient(const std::vector<double>& x, F&& f, AdolcStats* st) {
   const short tag = 1;
   const int n = static_cast<int>(x.size());
   trace_on(tag, 1);
@@ -244,7 +251,11 @@ std::vector<double> adolc_gradient(const std::vector<double>& x, F&& f, std::siz
   fos_reverse(tag, 1, n, &u, g.data());
   size_t stats[STAT_SIZE];
   tapestats(tag, stats);
-  *ops = stats[NUM_OPERATIONS];
+  st->ops = stats[NUM_OPERATIONS];
+  st->locations = stats[NUM_LOCATIONS];
+  st->values = stats[NUM_VALUES];
+  st->taylors = stats[TAY_STACK_SIZE];
+  st->file = stats[OP_FILE_ACCESS] || stats[LOC_FILE_ACCESS] || stats[VAL_FILE_ACCESS];
   return g;
 }
 
@@ -261,7 +272,7 @@ void print_row(const Row& r) {
   const double var_ratio = r.var_s / r.primal_s, adolc_ratio = r.adolc_s / r.primal_s;
   std::printf("| %-10s | %9.2f | %9.2f | %9.1f | %12.1f | %13.1f | %12.1f | %11.2f | %12.1f | %9zu | %10zu | %9zu | %9.1f | %9.1e | %10.1e |\n",
               r.workload.c_str(), r.primal_s * 1e3, r.var_s * 1e3, r.adolc_s * 1e3, var_ratio, adolc_ratio,
-              r.adolc_s / r.var_s, r.var_s * 1e9 / double(r.ops), r.adolc_s * 1e9 / double(r.adolc_ops), r.ops,
+              r.adolc_s / r.var_s, r.var_s * 1e9 / double(r.ops), r.adolc_s * 1e9 / double(r.adolc.ops), r.ops,
               r.var_statements, r.var_args, double(r.var_bytes) / double(r.ops), r.var_err, r.adolc_err);
 }
 
@@ -283,7 +294,7 @@ int main(int argc, char** argv) {
         [&] { g_sink = chain(x[0], x[1], x[2]); },
         [&] { ref[0] = adj.gradient(x[0], x[1], x[2], &ref[1], &ref[2]); },
         [&] { g = var_gradient(x, f_var, &r); },
-        [&] { ga = adolc_gradient(x, f_adolc, &r.adolc_ops); },
+        [&] { ga = adolc_gradient(x, f_adolc, &r.adolc); },
         [&] { gr = adolc_retained_gradient(x); },
     });
     r.primal_s = t[0], r.hand_s = t[1], r.var_s = t[2], r.adolc_s = t[3], r.adolc_retained_s = t[4];
@@ -301,7 +312,7 @@ int main(int argc, char** argv) {
     const auto t = interleaved_medians(repeats, {
         [&] { g_sink = rosenbrock<double>(x); },
         [&] { g = var_gradient(x, [](const std::vector<nabla::Var>& v) { return rosenbrock<nabla::Var>(v); }, &r); },
-        [&] { ga = adolc_gradient(x, [](const std::vector<adouble>& v) { return rosenbrock<adouble>(v); }, &r.adolc_ops); },
+        [&] { ga = adolc_gradient(x, [](const std::vector<adouble>& v) { return rosenbrock<adouble>(v); }, &r.adolc); },
         [&] { gr = adolc_retained_gradient(x); },
     });
     r.primal_s = t[0], r.var_s = t[1], r.adolc_s = t[2], r.adolc_retained_s = t[3];
@@ -320,7 +331,7 @@ int main(int argc, char** argv) {
     const auto t = interleaved_medians(repeats, {
         [&] { g_sink = logistic_nll<double>(w, d); },
         [&] { g = var_gradient(w, [&](const std::vector<nabla::Var>& v) { return logistic_nll<nabla::Var>(v, d); }, &r); },
-        [&] { ga = adolc_gradient(w, [&](const std::vector<adouble>& v) { return logistic_nll<adouble>(v, d); }, &r.adolc_ops); },
+        [&] { ga = adolc_gradient(w, [&](const std::vector<adouble>& v) { return logistic_nll<adouble>(v, d); }, &r.adolc); },
         [&] { gr = adolc_retained_gradient(w); },
     });
     r.primal_s = t[0], r.var_s = t[1], r.adolc_s = t[2], r.adolc_retained_s = t[3];
@@ -338,7 +349,11 @@ int main(int argc, char** argv) {
   std::printf("nabla tape: %zu bytes per statement (argument end offset, adjoint) + %zu per argument (partial, index)\n",
               nabla::Tape::bytes_per_statement(), nabla::Tape::bytes_per_argument());
   std::printf("ops: elementary operations of the workload; nabla ns/op and bytes/op are per elementary op; ADOL-C ns/op per ADOL-C's own op count (chain %zu, rosenbrock %zu, logistic %zu)\n",
-              rows[0].adolc_ops, rows[1].adolc_ops, rows[2].adolc_ops);
+              rows[0].adolc.ops, rows[1].adolc.ops, rows[2].adolc.ops);
+  for (const Row& r : rows)
+    std::printf("ADOL-C tape %s: %zu operations, %zu locations, %zu values, Taylor stack %zu; %s\n", r.workload.c_str(),
+                r.adolc.ops, r.adolc.locations, r.adolc.values, r.adolc.taylors,
+                r.adolc.file ? "WRITTEN TO FILES (buffers too small: see bench/run_scalar.sh)" : "kept in memory");
   std::printf("errors: max |g - g_analytic| / max |g_analytic| (ADOL-C: the worse of taped and retained)\n");
   std::printf("times: median thread CPU time of %d interleaved repeats after one warm-up\n", repeats);
   return 0;

@@ -219,3 +219,73 @@ TEST(ScalarTape, BackwardOfAConstantOnAnEmptyTape) {
   EXPECT_EQ(tape.adjoint(x), 0.0);
 }
 }  // namespace
+
+namespace {
+// Expression templates: an expression records nothing until it becomes a Var, and then one
+// statement whose arguments are its Var leaves, in order, with the pre-accumulated partials.
+TEST(ScalarTape, OneStatementPerAssignmentWithPreaccumulatedPartials) {
+  Tape tape;
+  TapeScope scope(tape);
+  const double xv = 1.5, yv = -0.5;
+  Var x = tape.variable(xv), y = tape.variable(yv);
+  const auto before = tape.size();
+  const auto e = x * x + sin(y) * x;  // an expression: nothing recorded yet
+  EXPECT_EQ(tape.size(), before);
+  EXPECT_DOUBLE_EQ(e.value(), xv * xv + std::sin(yv) * xv);
+  Var f = e;
+  EXPECT_EQ(tape.size(), before + 1);
+  const nabla::TapeStatement st = tape.statement(f.index());
+  ASSERT_EQ(st.size, 4u);  // leaves x, x, y, x
+  EXPECT_EQ(st.arg[0], x.index());
+  EXPECT_EQ(st.arg[1], x.index());
+  EXPECT_EQ(st.arg[2], y.index());
+  EXPECT_EQ(st.arg[3], x.index());
+  EXPECT_DOUBLE_EQ(st.partial[0], xv);
+  EXPECT_DOUBLE_EQ(st.partial[1], xv);
+  EXPECT_DOUBLE_EQ(st.partial[2], std::cos(yv) * xv);
+  EXPECT_DOUBLE_EQ(st.partial[3], std::sin(yv));
+  tape.backward(f);
+  EXPECT_DOUBLE_EQ(tape.adjoint(x), 2.0 * xv + std::sin(yv));
+  EXPECT_DOUBLE_EQ(tape.adjoint(y), std::cos(yv) * xv);
+  // A constant Var in an expression is an argument with index 0, which nothing reads.
+  Var g = x * Var(3.0);
+  EXPECT_EQ(tape.statement(g.index()).size, 2u);
+  EXPECT_EQ(tape.statement(g.index()).arg[1], 0u);
+  // After `using std::max`, two Vars still get nabla's max (half the gradient each at a tie).
+  using std::max;
+  Var m = max(x, Var::from_tape(xv, x.index(), x.epoch()));
+  EXPECT_NE(m.index(), x.index()) << "std::max would return a copy of x";
+  EXPECT_EQ(tape.statement(m.index()).partial[0], 0.5);
+  tape.backward(m);
+  EXPECT_EQ(tape.adjoint(x), 1.0);
+}
+
+// The reverse sweep keeps what a statement sends to the statement just before it in a register;
+// the adjoints of those intermediate statements must still be right.
+TEST(ScalarTape, AdjointsOfIntermediatesAlongAChain) {
+  Tape tape;
+  TapeScope scope(tape);
+  const double av = 1.1, y0 = 0.3;
+  const int n = 20;
+  Var a = tape.variable(av);
+  Var y = tape.variable(y0);
+  std::vector<Var> ys{y};
+  for (int i = 0; i < n; ++i) {
+    y = y * a;  // first argument: the previous statement
+    ys.push_back(y);
+  }
+  tape.backward(y);
+  for (int k = 0; k <= n; ++k)
+    EXPECT_NEAR(tape.adjoint(ys[static_cast<std::size_t>(k)]), std::pow(av, n - k), 1e-12) << k;
+  EXPECT_NEAR(tape.adjoint(a), n * y0 * std::pow(av, n - 1), 1e-12);
+  // Accumulation `s += w * c` (also carried) and a sweep that starts in the middle of the tape.
+  Var s = tape.variable(0.0);
+  const auto mark = tape.size();
+  Var w = tape.variable(2.0);
+  Var acc = s;
+  for (int i = 1; i <= 5; ++i) acc += w * double(i);
+  tape.backward(acc, mark);
+  EXPECT_EQ(tape.adjoint(w), 15.0);
+  EXPECT_EQ(tape.adjoint(s), 0.0);  // recorded before the start of the sweep
+}
+}  // namespace
