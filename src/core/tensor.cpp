@@ -39,12 +39,15 @@ Shape contiguous_strides(const Shape& shape) {
 }
 
 std::int64_t checked_numel(const Shape& shape, const char* op) {
-  std::int64_t n = 1;
+  // The product of the non-zero sizes bounds the strides too (contiguous_strides skips zeros), so it
+  // must fit even when a zero size makes the tensor empty: [0, 2^40, 2^40] would overflow the strides.
+  std::int64_t n = 1, nonzero = 1;
   for (auto s : shape) {
     if (s < 0) throw Error(fmt::format("{}: sizes must be non-negative, got {}", op, shape_to_string(shape)));
-    if (s != 0 && n > std::numeric_limits<std::int64_t>::max() / 8 / s)
+    if (s != 0 && nonzero > std::numeric_limits<std::int64_t>::max() / 8 / s)
       throw Error(fmt::format("{}: shape {} has too many elements", op, shape_to_string(shape)));
     n *= s;
+    nonzero *= std::max<std::int64_t>(s, 1);
   }
   return n;
 }
@@ -123,6 +126,8 @@ void* Tensor::typed_data(DType expected) const {
                             dtype_name(expected)));
   return impl.data();
 }
+
+void* Tensor::raw_data() const { return checked(impl_).data(); }
 
 namespace {
 // Calls fn(storage index) for every element in row-major order of a strided tensor.

@@ -8,15 +8,6 @@
 namespace nabla::data {
 namespace {
 
-const void* raw(const Tensor& t) {
-  switch (t.dtype()) {
-    case DType::Float32: return t.data_ptr<float>();
-    case DType::Float64: return t.data_ptr<double>();
-    case DType::Int64: return t.data_ptr<std::int64_t>();
-  }
-  return nullptr;
-}
-void* raw_mut(const Tensor& t) { return const_cast<void*>(raw(t)); }
 
 }  // namespace
 
@@ -38,7 +29,7 @@ Example collate(const std::vector<Example>& examples) {
     shape.insert(shape.end(), first.shape().begin(), first.shape().end());
     Tensor batch = empty(shape, first.dtype());
     const std::size_t bytes = static_cast<std::size_t>(first.numel()) * element_size(first.dtype());
-    auto* dst = static_cast<char*>(raw_mut(batch));
+    auto* dst = static_cast<char*>(batch.raw_data());
     for (std::size_t i = 0; i < examples.size(); ++i) {
       if (examples[i].size() != k)
         throw Error(fmt::format("collate: example {} has {} tensors but example 0 has {}", i, examples[i].size(), k));
@@ -48,7 +39,7 @@ Example collate(const std::vector<Example>& examples) {
                                 j, i, t.defined() ? t.shape_string() : "undefined",
                                 t.defined() ? dtype_name(t.dtype()) : "", first.shape_string(), dtype_name(first.dtype())));
       const Tensor c = t.contiguous();
-      if (bytes) std::memcpy(dst + i * bytes, raw(c), bytes);
+      if (bytes) std::memcpy(dst + i * bytes, c.raw_data(), bytes);
     }
     out.push_back(batch);
   }
@@ -89,8 +80,8 @@ Example TensorDataset::get_batch(const std::vector<std::int64_t>& indices) const
     shape[0] = static_cast<std::int64_t>(indices.size());
     Tensor batch = empty(shape, t.dtype());
     const std::size_t row = static_cast<std::size_t>(size_ ? t.numel() / size_ : 0) * element_size(t.dtype());
-    const auto* src = static_cast<const char*>(raw(t));
-    auto* dst = static_cast<char*>(raw_mut(batch));
+    const auto* src = static_cast<const char*>(t.raw_data());
+    auto* dst = static_cast<char*>(batch.raw_data());
     if (row)
       for (std::size_t i = 0; i < indices.size(); ++i)
         std::memcpy(dst + i * row, src + static_cast<std::size_t>(indices[i]) * row, row);

@@ -54,14 +54,6 @@ bool parse_dtype(const std::string& s, DType& d) {
   return true;
 }
 
-const void* raw(const Tensor& t) {
-  switch (t.dtype()) {
-    case DType::Float32: return t.data_ptr<float>();
-    case DType::Float64: return t.data_ptr<double>();
-    case DType::Int64: return t.data_ptr<std::int64_t>();
-  }
-  return nullptr;
-}
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -229,7 +221,10 @@ Header read_header(ReadFile& file, const std::string& path) {
       }
       continue;
     }
-    const auto bad = [&](const std::string& what) { return Error(fmt::format("{}: tensor '{}': {}", path, name, what)); };
+    const std::string& tensor_name = name;  // a structured binding cannot be captured before clang 16
+    const auto bad = [&](const std::string& what) {
+      return Error(fmt::format("{}: tensor '{}': {}", path, tensor_name, what));
+    };
     if (!v.is_object()) throw bad(fmt::format("entry is {} (valid: an object with dtype, shape, data_offsets)", v.type_name()));
     if (!v.contains("dtype") || !v["dtype"].is_string()) throw bad("missing or non-string \"dtype\"");
     Entry e;
@@ -330,7 +325,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   out.write(text.data(), text.size());
   for (const Tensor& c : contiguous) {
     const std::size_t bytes = static_cast<std::size_t>(c.numel()) * element_size(c.dtype());
-    if (bytes) out.write(raw(c), bytes);
+    if (bytes) out.write(c.raw_data(), bytes);
   }
   out.commit();
   fsync_dir(dir);
@@ -343,7 +338,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   out.metadata = std::move(h.metadata);
   for (const Entry& e : h.entries) {
     Tensor t = empty(e.shape, e.dtype);
-    if (e.end > e.begin) file.read_at(const_cast<void*>(raw(t)), e.end - e.begin, h.data_start + e.begin);
+    if (e.end > e.begin) file.read_at(t.raw_data(), e.end - e.begin, h.data_start + e.begin);
     out.tensors.emplace_back(e.name, t);
   }
   return out;
@@ -388,7 +383,7 @@ Metadata load_into(const std::string& path, const NamedTensors& tensors, bool st
   for (const auto& [name, t] : tensors) {
     const Entry& e = *in_file.at(name);
     Tensor v = empty(e.shape, e.dtype);
-    if (e.end > e.begin) file.read_at(const_cast<void*>(raw(v)), e.end - e.begin, h.data_start + e.begin);
+    if (e.end > e.begin) file.read_at(v.raw_data(), e.end - e.begin, h.data_start + e.begin);
     loaded.push_back(v);
   }
   NoGradGuard no_grad;

@@ -56,6 +56,8 @@ class Tensor {
   // ---- element access ----
   /// Pointer to the first element; T must match dtype().
   template <class T> T* data_ptr() const { return static_cast<T*>(typed_data(dtype_of<T>())); }
+  /// Untyped pointer to the first element, whatever the dtype (for byte-level copies and I/O).
+  void* raw_data() const;
   /// The value of a one-element tensor, converted to T.
   template <class T> T item() const;
   /// All elements in row-major order, converted to T.
