@@ -7,27 +7,26 @@
 #include <cmath>
 #include <cstdio>
 #include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
+
+#include "common/process.h"
 
 namespace {
 
 struct Result {
   int code = -1;
-  std::string out;
+  std::string out;  // stdout, then stderr
 };
 
-// Runs examples/<name> with arguments (stderr joins stdout).
+// Runs examples/<name> with arguments (split at spaces).
 Result run_example(const std::string& name, const std::string& args = "") {
-  const std::string cmd = std::string(NABLA_BINARY_DIR) + "/examples/example_" + name + " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  std::vector<std::string> argv;
+  std::istringstream words(args);
+  for (std::string w; words >> w;) argv.push_back(w);
+  const auto r = nabla::test::run_program(std::string(NABLA_BINARY_DIR) + "/examples/example_" + name, argv);
+  return {r.code, r.out + r.err};
 }
 
 // The number printed after `label` (e.g. "test accuracy "), or NaN when absent.

@@ -13,45 +13,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/process.h"
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using nabla::test::slurp;
+using Result = nabla::test::ProcessResult;
 
 Result nabla(const std::vector<std::string>& args) {
-  static int counter = 0;
-  const auto err_file =
-      std::filesystem::temp_directory_path() / ("nabla_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::string cmd = quote(std::string(NABLA_BINARY_DIR) + "/tools/nabla/nabla");
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " 2>" + quote(err_file.string());
-  Result r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = slurp(err_file);
-  std::filesystem::remove(err_file);
-  return r;
+  return nabla::test::run_program(std::string(NABLA_BINARY_DIR) + "/tools/nabla/nabla", args);
 }
 
 const std::vector<std::string> kShop{"grad", "p = apple * n; total = p * tax", "apple=100", "n=2", "tax=1.1"};

@@ -31,6 +31,8 @@
 #include <nabla/core/tensor.h>
 #include <nabla/io/safetensors.h>
 
+#include "common/process.h"
+
 extern char** environ;
 
 namespace {
@@ -41,13 +43,6 @@ using Clock = std::chrono::steady_clock;
 const std::string kNabla = std::string(NABLA_BINARY_DIR) + "/tools/nabla/nabla";
 
 // ---- files ----
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void write_file(const fs::path& p, const std::string& bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -61,19 +56,11 @@ std::set<std::string> names_in(const fs::path& dir) {
   return names;
 }
 
-// A fresh directory under the system's temporary directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "nabla_train_cli_XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
+using nabla::test::Child;
+using nabla::test::slurp;
+using nabla::test::TempDir;
+using nabla::test::wait_for;
+using Result = nabla::test::ProcessResult;
 
 // ---- IDX and gzip ----
 
@@ -163,51 +150,8 @@ void write_mnist_dir(const fs::path& dir, std::uint32_t train_n, std::uint32_t t
 
 // ---- running the tool ----
 
-struct Result {
-  int code = -1;    // exit status, or -1 when killed by a signal
-  int signal = 0;   // the signal that killed it, if any
-  std::string out, err;
-};
-
-// A started `nabla` process with stdout and stderr going to files.
-struct Child {
-  pid_t pid = -1;
-  fs::path out, err;
-};
-
 Child spawn(const std::vector<std::string>& args, const fs::path& logs) {
-  static int counter = 0;
-  Child c;
-  c.out = logs / ("out_" + std::to_string(counter));
-  c.err = logs / ("err_" + std::to_string(counter++));
-  std::vector<std::string> argv_s{kNabla};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (::posix_spawn(&c.pid, kNabla.c_str(), &actions, nullptr, argv.data(), environ) != 0) c.pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return c;
-}
-
-Result wait_for(const Child& c) {
-  Result r;
-  if (c.pid < 0) return r;
-  int status = 0;
-  while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
-  r.out = slurp(c.out);
-  r.err = slurp(c.err);
-  fs::remove(c.out);
-  fs::remove(c.err);
-  return r;
+  return nabla::test::spawn_program(kNabla, args, logs);
 }
 
 // Runs nabla to completion; logs go to a scratch directory of their own.
