@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages nabla needs with apt-get, skipping those already installed.
 # Usage: scripts/install-deps.sh main   (build the library, examples and CLI)
-#        scripts/install-deps.sh test   (also the test suite: GoogleTest, PyTorch oracle, sanitizers)
+#        scripts/install-deps.sh test   (also the test suite: GoogleTest, PyTorch oracle, sanitizers, libFuzzer)
 set -euo pipefail
 
 main_packages=(g++ make cmake libopenblas-dev libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev graphviz
                dataset-fashion-mnist)
-test_packages=(libgtest-dev libgmock-dev python3 python3-torch python3-numpy)
+# clang and its runtime (libFuzzer, sanitizers) build the fuzz targets; Debian bookworm's clang is 14.
+test_packages=(libgtest-dev libgmock-dev python3 python3-torch python3-numpy clang libclang-rt-14-dev)
 
 packages=("${main_packages[@]}")
 case "${1:-main}" in

@@ -1,6 +1,7 @@
 #include "core/parallel.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -24,7 +25,8 @@ class ThreadPool {
   explicit ThreadPool(int threads) { resize(threads); }
   ~ThreadPool() { stop_workers(); }
 
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  // Read without a lock by parallel_for and get_num_threads while another thread may resize.
+  int size() const { return size_.load(std::memory_order_relaxed); }
 
   void resize(int threads) {
     std::lock_guard<std::mutex> run(run_mutex_);
@@ -34,6 +36,7 @@ class ThreadPool {
     // misses the next one (run() cannot start a job while run_mutex_ is held here).
     const std::uint64_t generation = generation_;
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, generation] { worker_loop(i, generation); });
+    size_.store(threads, std::memory_order_relaxed);
   }
 
   // Returns false when the pool is busy with another caller's job (the caller then runs inline).
@@ -105,12 +108,14 @@ class ThreadPool {
     wake_.notify_all();
     for (auto& w : workers_) w.join();
     workers_.clear();
+    size_.store(1, std::memory_order_relaxed);
   }
 
   std::mutex run_mutex_;  // one job at a time
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
+  std::atomic<int> size_{1};  // workers_.size() + 1, the caller's thread included
   const std::function<void(std::int64_t, std::int64_t)>* job_ = nullptr;
   std::int64_t job_n_ = 0;
   int parts_ = 1;

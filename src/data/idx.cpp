@@ -3,12 +3,14 @@
 // allocation. Gzip files are inflated as a stream into a buffer that grows only with real data.
 #include <nabla/data/idx.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <type_traits>
 #include <memory>
 #include <vector>
 
@@ -76,15 +78,24 @@ IdxFile read_idx_file(const std::string& path) {
                             ndims, dims_bytes.size(), got));
   // Element count and byte count with overflow checks (4e9 x 4e9 x ... must not wrap).
   std::uint64_t count = 1;
-  bool overflow = false;
+  // The non-zero sizes alone must multiply to a size nabla can index (strides), even when a zero
+  // size makes the data empty: [0, 4e9, 4e9, 4e9] declares no data but no tensor can have that shape.
+  std::uint64_t nonzero = 1;
+  bool overflow = false, nonzero_overflow = false;
   for (std::size_t i = 0; i < ndims; ++i) {
     const std::uint32_t d = read_be32(&dims_bytes[4 * i]);
     f.dims.push_back(static_cast<std::int64_t>(d));
     if (d != 0 && count > std::numeric_limits<std::uint64_t>::max() / d) overflow = true;
     else count *= d;
+    if (d != 0 && nonzero > std::numeric_limits<std::uint64_t>::max() / d) nonzero_overflow = true;
+    else nonzero *= std::max<std::uint32_t>(d, 1);
   }
   const std::uint64_t header = 4 + 4 * ndims;
   const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / 8;
+  if (!overflow && count == 0 && (nonzero_overflow || nonzero > limit / f.type->size))
+    throw Error(fmt::format("{}: IDX dimensions {} are empty, but their non-zero sizes multiply past 2^60 bytes, "
+                            "more than any tensor can index",
+                            path, shape_to_string(f.dims)));
   if (overflow || count > limit / f.type->size)
     throw Error(fmt::format("{}: IDX dimensions {} declare more than 2^60 bytes of data; the file is {} bytes", path,
                             shape_to_string(f.dims), src->file_size()));
@@ -120,8 +131,21 @@ IdxFile read_idx_file(const std::string& path) {
   return f;
 }
 
+// A float or double element as T. For int64 output the value must be finite and inside int64's range
+// (it is truncated toward zero, like a C++ cast): converting NaN, Inf or 1e300 would be undefined.
 template <class T>
-void convert(const IdxFile& f, T* out) {
+T from_floating(double v, std::size_t i, const std::string& path) {
+  if constexpr (std::is_integral_v<T>) {
+    constexpr double kLimit = 9223372036854775808.0;  // 2^63
+    if (!(v >= -kLimit && v < kLimit))
+      throw Error(fmt::format("{}: element {} is {}, which int64 cannot hold; read a float IDX file as float32 or "
+                              "float64", path, i, v));
+  }
+  return static_cast<T>(v);
+}
+
+template <class T>
+void convert(const IdxFile& f, T* out, const std::string& path) {
   const std::uint8_t* p = f.data.data();
   const std::size_t n = f.data.size() / f.type->size;
   switch (f.type->code) {
@@ -143,7 +167,7 @@ void convert(const IdxFile& f, T* out) {
         const std::uint32_t u = read_be32(p + 4 * i);
         float v;
         std::memcpy(&v, &u, 4);
-        out[i] = static_cast<T>(v);
+        out[i] = from_floating<T>(v, i, path);
       }
       break;
     case 0x0E:
@@ -151,18 +175,18 @@ void convert(const IdxFile& f, T* out) {
         const std::uint64_t u = (std::uint64_t{read_be32(p + 8 * i)} << 32) | read_be32(p + 8 * i + 4);
         double v;
         std::memcpy(&v, &u, 8);
-        out[i] = static_cast<T>(v);
+        out[i] = from_floating<T>(v, i, path);
       }
       break;
   }
 }
 
-Tensor to_tensor(const IdxFile& f, DType dtype) {
+Tensor to_tensor(const IdxFile& f, DType dtype, const std::string& path) {
   Tensor t = empty(f.dims, dtype);
   switch (dtype) {
-    case DType::Float32: convert(f, t.data_ptr<float>()); break;
-    case DType::Float64: convert(f, t.data_ptr<double>()); break;
-    case DType::Int64: convert(f, t.data_ptr<std::int64_t>()); break;
+    case DType::Float32: convert(f, t.data_ptr<float>(), path); break;
+    case DType::Float64: convert(f, t.data_ptr<double>(), path); break;
+    case DType::Int64: convert(f, t.data_ptr<std::int64_t>(), path); break;
   }
   return t;
 }
@@ -180,7 +204,7 @@ IdxFile read_ubyte(const std::string& path, std::size_t ndims, const char* what)
 
 }  // namespace
 
-Tensor read_idx(const std::string& path, DType dtype) { return to_tensor(read_idx_file(path), dtype); }
+Tensor read_idx(const std::string& path, DType dtype) { return to_tensor(read_idx_file(path), dtype, path); }
 
 Tensor read_idx_images(const std::string& path, bool scale) {
   IdxFile f = read_ubyte(path, 3, "images");
@@ -192,7 +216,7 @@ Tensor read_idx_images(const std::string& path, bool scale) {
   return t;
 }
 
-Tensor read_idx_labels(const std::string& path) { return to_tensor(read_ubyte(path, 1, "labels"), kInt64); }
+Tensor read_idx_labels(const std::string& path) { return to_tensor(read_ubyte(path, 1, "labels"), kInt64, path); }
 
 std::string default_mnist_dir() { return "/usr/share/datasets/fashion-mnist"; }
 

@@ -75,6 +75,7 @@ void Module::load_state_dict(const NamedTensors& state) {
     for (const auto& [n, s] : state)
       if (n == name) found = &s;
     if (found == nullptr) problems.push_back(fmt::format("missing '{}'", name));
+    else if (!found->defined()) problems.push_back(fmt::format("'{}' is undefined", name));
     else if (found->shape() != t.shape() || found->dtype() != t.dtype())
       problems.push_back(fmt::format("'{}' is {} {} but the model expects {} {}", name, dtype_name(found->dtype()),
                                      found->shape_string(), dtype_name(t.dtype()), t.shape_string()));

@@ -21,7 +21,11 @@ using detail::record;
 using Grads = std::vector<Tensor>;
 
 namespace {
-Tensor reduce(const Tensor& per_sample, Reduction reduction) {
+// A loss's reduction; the mean of no samples is refused here, naming the loss and the input shape.
+Tensor reduce(const Tensor& per_sample, Reduction reduction, const char* op, const Tensor& input) {
+  if (reduction == Reduction::Mean && per_sample.numel() == 0)
+    throw Error(fmt::format("{}: mean over an empty input (shape {}); there is nothing to average", op,
+                            input.shape_string()));
   switch (reduction) {
     case Reduction::Mean: return mean(per_sample);
     case Reduction::Sum: return sum(per_sample);
@@ -125,10 +129,12 @@ Tensor dropout(const Tensor& x, double p, bool training) {
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  if (input.defined() && target.defined() && input.shape() != target.shape())
+  if (!input.defined() || !target.defined())
+    throw Error(fmt::format("mse_loss: got an undefined {}", input.defined() ? "target" : "input"));
+  if (input.shape() != target.shape())
     throw Error(fmt::format("mse_loss: input shape {} and target shape {} differ", input.shape_string(), target.shape_string()));
   const Tensor diff = input - target;
-  return reduce(diff * diff, reduction);
+  return reduce(diff * diff, reduction, "mse_loss", input);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
@@ -148,7 +154,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
     const Tensor x = c.saved(0), t = c.saved(1);
     return {c.needs_grad(0) ? g * (sigmoid(x) - t) : Tensor(), c.needs_grad(1) ? -g * x : Tensor()};
   });
-  return reduce(per, reduction);
+  return reduce(per, reduction, op, logits);
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {
@@ -160,7 +166,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
                             logits.shape()[0], target.defined() ? dtype_name(target.dtype()) : "undefined",
                             target.defined() ? target.shape_string() : ""));
   const std::int64_t n = logits.shape()[0], classes = logits.shape()[1];
-  if (reduction == Reduction::Mean && n == 0) throw Error("cross_entropy: mean over an empty batch");
+  if (reduction == Reduction::Mean && n == 0)
+    throw Error(fmt::format("cross_entropy: mean over an empty batch (logits shape {})", logits.shape_string()));
+  if (classes == 0 && n > 0)
+    throw Error(fmt::format("cross_entropy: logits of shape {} have no classes", logits.shape_string()));
   const Tensor labels = detail::dense(target);
   const auto* lab = labels.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < n; ++i)
@@ -216,12 +225,14 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
                             target.defined() ? dtype_name(target.dtype()) : "undefined",
                             target.defined() ? target.shape_string() : ""));
   const std::int64_t classes = log_probs.shape()[1];
+  if (classes == 0 && log_probs.shape()[0] > 0)
+    throw Error(fmt::format("nll_loss: log_probs of shape {} have no classes", log_probs.shape_string()));
   const auto labels = target.to_vector<std::int64_t>();
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (labels[i] < 0 || labels[i] >= classes)
       throw Error(fmt::format("nll_loss: target {} at row {} is outside the classes 0..{}", labels[i], i, classes - 1));
   const Tensor picked = gather(log_probs, 1, target.reshape({-1, 1})).reshape({-1});
-  return reduce(-picked, reduction);
+  return reduce(-picked, reduction, "nll_loss", log_probs);
 }
 
 Tensor hinge_loss(const Tensor& scores, const Tensor& target, Reduction reduction) {
@@ -231,7 +242,7 @@ Tensor hinge_loss(const Tensor& scores, const Tensor& target, Reduction reductio
                             target.defined() ? target.shape_string() : "undefined", scores.shape_string()));
   for (double y : target.to_vector<double>())
     if (y != 1.0 && y != -1.0) throw Error(fmt::format("hinge_loss: labels must be -1 or +1, got {}", y));
-  return reduce(relu(1.0 - target.to(scores.dtype()) * scores), reduction);
+  return reduce(relu(1.0 - target.to(scores.dtype()) * scores), reduction, "hinge_loss", scores);
 }
 
 }  // namespace nabla

@@ -124,7 +124,9 @@ Tensor max_pool2d(const Tensor& input, Size2 kernel_size, std::optional<Size2> s
   const char* op = "max_pool2d";
   const Planes pl = check_pool_input(op, input);
   const Size2 s = stride.value_or(kernel_size);
-  const auto [oh, ow] = check_windows(op, input, kernel_size, s, padding, dilation);
+  // Not a structured binding: the lambda below captures oh and ow, which clang < 16 refuses for bindings.
+  const auto windows = check_windows(op, input, kernel_size, s, padding, dilation);
+  const std::int64_t oh = windows.oh, ow = windows.ow;
   const Tensor xc = detail::dense(input);
   const Shape out_shape = pooled_shape(input, oh, ow);
   Tensor y = detail::make_empty(out_shape, input.dtype());

@@ -76,7 +76,14 @@ bool view_strides(const Shape& shape, const Shape& strides, const Shape& new_sha
   return view_d == -1;
 }
 
+// Views are methods of the tensor, so an undefined tensor would otherwise fail in a metadata getter
+// that cannot name the op.
+void check_defined(const Tensor& x, const char* op) {
+  if (!x.defined()) throw Error(fmt::format("{}: got an undefined tensor", op));
+}
+
 Tensor view_impl(const Tensor& x, const Shape& shape, const char* op, bool copy_if_needed) {
+  check_defined(x, op);
   const Shape target = infer_shape(shape, x.numel(), x.shape(), op);
   Shape strides;
   Tensor out;
@@ -114,6 +121,7 @@ Tensor Tensor::view(const Shape& shape) const { return view_impl(*this, shape, "
 Tensor reshape(const Tensor& t, const Shape& shape) { return t.reshape(shape); }
 
 Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
+  check_defined(*this, "transpose");
   const auto n = dim();
   const auto d0 = detail::wrap_dim(dim0, n, "transpose"), d1 = detail::wrap_dim(dim1, n, "transpose");
   Shape shape = this->shape(), strides = this->strides();
@@ -129,11 +137,13 @@ Tensor Tensor::transpose(std::int64_t dim0, std::int64_t dim1) const {
 Tensor transpose(const Tensor& t, std::int64_t dim0, std::int64_t dim1) { return t.transpose(dim0, dim1); }
 
 Tensor Tensor::t() const {
+  check_defined(*this, "t");
   if (dim() != 2) throw Error(fmt::format("t: expected a 2-D tensor, got shape {}; use transpose(d0, d1)", shape_string()));
   return transpose(0, 1);
 }
 
 Tensor Tensor::permute(const Shape& dims) const {
+  check_defined(*this, "permute");
   const auto n = dim();
   if (static_cast<std::int64_t>(dims.size()) != n)
     throw Error(fmt::format("permute: got {} dims {} for a tensor of {} dimensions", dims.size(), shape_to_string(dims), n));
@@ -153,6 +163,7 @@ Tensor Tensor::permute(const Shape& dims) const {
 Tensor permute(const Tensor& t, const Shape& dims) { return t.permute(dims); }
 
 Tensor Tensor::slice(std::int64_t dim_in, std::int64_t start, std::int64_t end, std::int64_t step) const {
+  check_defined(*this, "slice");
   if (dim() == 0) throw Error("slice: cannot slice a 0-dimensional tensor");
   const auto d = detail::wrap_dim(dim_in, dim(), "slice");
   if (step <= 0) throw Error(fmt::format("slice: step must be positive, got {}", step));
@@ -171,6 +182,7 @@ Tensor Tensor::slice(std::int64_t dim_in, std::int64_t start, std::int64_t end, 
 }
 
 Tensor Tensor::narrow(std::int64_t dim_in, std::int64_t start, std::int64_t length) const {
+  check_defined(*this, "narrow");
   const auto d = detail::wrap_dim(dim_in, dim(), "narrow");
   const std::int64_t size = shape()[d];
   if (start < 0) start += size;
@@ -180,6 +192,7 @@ Tensor Tensor::narrow(std::int64_t dim_in, std::int64_t start, std::int64_t leng
 }
 
 Tensor Tensor::select(std::int64_t dim_in, std::int64_t index) const {
+  check_defined(*this, "select");
   const auto d = detail::wrap_dim(dim_in, dim(), "select");
   if (dim() == 0) throw Error("select: cannot index a 0-dimensional tensor");
   const std::int64_t size = shape()[d];
@@ -192,6 +205,7 @@ Tensor Tensor::select(std::int64_t dim_in, std::int64_t index) const {
 Tensor Tensor::operator[](std::int64_t index) const { return select(0, index); }
 
 Tensor Tensor::expand(const Shape& shape_in) const {
+  check_defined(*this, "expand");
   const auto n = static_cast<std::int64_t>(shape_in.size());
   if (n < dim())
     throw Error(fmt::format("expand: target {} has fewer dimensions than the tensor's shape {}", shape_to_string(shape_in), shape_string()));
@@ -216,6 +230,7 @@ Tensor Tensor::expand(const Shape& shape_in) const {
 }
 
 Tensor Tensor::unsqueeze(std::int64_t dim_in) const {
+  check_defined(*this, "unsqueeze");
   const auto d = detail::wrap_dim(dim_in, dim() + 1, "unsqueeze");
   Shape shape = this->shape(), strides = this->strides();
   const std::int64_t stride = d < dim() ? shape[d] * strides[d] : 1;
@@ -228,6 +243,7 @@ Tensor Tensor::unsqueeze(std::int64_t dim_in) const {
 }
 
 Tensor Tensor::squeeze(std::int64_t dim_in) const {
+  check_defined(*this, "squeeze");
   if (dim() == 0) return *this;
   const auto d = detail::wrap_dim(dim_in, dim(), "squeeze");
   if (shape()[d] != 1)
@@ -242,6 +258,7 @@ Tensor Tensor::squeeze(std::int64_t dim_in) const {
 }
 
 Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
+  check_defined(*this, "flatten");
   if (dim() == 0) return reshape({1});
   const auto s = detail::wrap_dim(start_dim, dim(), "flatten"), e = detail::wrap_dim(end_dim, dim(), "flatten");
   if (s > e) throw Error(fmt::format("flatten: start_dim {} comes after end_dim {}", start_dim, end_dim));
@@ -254,14 +271,19 @@ Tensor Tensor::flatten(std::int64_t start_dim, std::int64_t end_dim) const {
 }
 
 Tensor Tensor::clone() const {
+  check_defined(*this, "clone");
   Tensor out = detail::make_empty(shape(), dtype());
   detail::copy_into(out, *this);
   return record("clone", out, {*this}, {}, [](const BackwardContext&, const Tensor& g) -> Grads { return {g}; });
 }
 
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+Tensor Tensor::contiguous() const {
+  check_defined(*this, "contiguous");
+  return is_contiguous() ? *this : clone();
+}
 
 Tensor Tensor::to(DType target) const {
+  check_defined(*this, "to");
   if (dtype() == target) return *this;
   if (requires_grad() && !is_floating(target))
     throw Error(fmt::format("to: converting a tensor that requires grad to {} would cut the graph; detach() it first",

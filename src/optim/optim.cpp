@@ -25,6 +25,7 @@ void with_type(const Tensor& t, F&& f) {
 Optimizer::Optimizer(std::vector<Tensor> params, double lr, const char* name)
     : params_(std::move(params)), lr_(lr), name_(name) {
   if (!(lr >= 0.0)) throw Error(fmt::format("{}: learning rate must be non-negative, got {}", name, lr));
+  if (params_.empty()) throw Error(fmt::format("{}: got an empty parameter list (nothing to optimise)", name));
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
     if (!p.defined() || !p.requires_grad() || !p.is_leaf() || !p.is_contiguous())

@@ -1,6 +1,8 @@
 // IDX reader and MNIST directory loader: real Fashion-MNIST files and every kind of bad input.
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include <gtest/gtest.h>
 
@@ -368,4 +370,43 @@ TEST(FashionMnist, TestSplitScaled) {
   std::int64_t label_sum = 0;
   for (auto l : d.labels.to_vector<std::int64_t>()) label_sum += l;
   EXPECT_EQ(label_sum, 45000);
+}
+
+// Found by tests/fuzz/idx_fuzz.cpp: a float file read as int64 converted NaN with a cast (undefined
+// behaviour). Non-finite and out-of-range values are now errors; in-range values truncate toward zero.
+TEST(IdxBadInput, FloatElementsInt64CannotHold) {
+  TempDir dir;
+  const auto float_file = [&](const std::string& name, std::vector<float> values) {
+    Bytes b = idx_header(0x0D, {static_cast<std::uint32_t>(values.size())});
+    for (float x : values) {
+      std::uint32_t u;
+      std::memcpy(&u, &x, 4);
+      nabla::test::append_be32(b, u);
+    }
+    write_file(dir.file(name), b);
+    return dir.file(name);
+  };
+  const std::string nan_file = float_file("nan", {1.5f, std::numeric_limits<float>::quiet_NaN()});
+  EXPECT_CONTAINS(error_of([&] { data::read_idx(nan_file, nabla::kInt64); }), "element 1 is nan, which int64 cannot hold");
+  const std::string inf_file = float_file("inf", {-std::numeric_limits<float>::infinity()});
+  EXPECT_CONTAINS(error_of([&] { data::read_idx(inf_file, nabla::kInt64); }), "element 0 is -inf");
+  const std::string big_file = float_file("big", {0.0f, 9223372036854775808.0f});  // 2^63
+  EXPECT_CONTAINS(error_of([&] { data::read_idx(big_file, nabla::kInt64); }), "element 1 is 9.223372036854776e+18");
+  EXPECT_EQ(data::read_idx(float_file("ok", {2.75f, -3.5f}), nabla::kInt64).to_vector<std::int64_t>(),
+            (std::vector<std::int64_t>{2, -3}));
+  // The same files still read as floating point.
+  EXPECT_TRUE(std::isnan(data::read_idx(nan_file, nabla::kFloat64).to_vector<double>()[1]));
+}
+
+// Found by tests/fuzz/idx_fuzz.cpp: dimensions with a zero declare no data, so the size checks passed,
+// but the other sizes multiplied past int64 when the tensor's strides were computed (signed overflow).
+TEST(IdxBadInput, EmptyDimensionsWhoseOtherSizesOverflow) {
+  TempDir dir;
+  write_file(dir.file("zero"), idx_header(0x08, {0, 4000000000u, 4000000000u, 4000000000u}));
+  const std::string msg = error_of([&] { data::read_idx(dir.file("zero")); });
+  EXPECT_CONTAINS(msg, "zero");
+  EXPECT_CONTAINS(msg, "IDX dimensions [0, 4000000000, 4000000000, 4000000000] are empty");
+  // An empty file of a reasonable shape still reads.
+  write_file(dir.file("empty"), idx_header(0x08, {0, 28, 28}));
+  EXPECT_EQ(data::read_idx(dir.file("empty")).shape(), (nabla::Shape{0, 28, 28}));
 }

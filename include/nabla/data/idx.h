@@ -8,7 +8,8 @@
 namespace nabla::data {
 
 /// Reads any IDX file (element type ubyte, sbyte, short, int, float or double; raw or gzip) into a
-/// tensor of `dtype` with the file's dimensions. Throws nabla::Error naming the file on bad input.
+/// tensor of `dtype` with the file's dimensions. Throws nabla::Error naming the file on bad input,
+/// including a float or double element that int64 cannot hold (NaN, Inf, |x| >= 2^63) when dtype is int64.
 Tensor read_idx(const std::string& path, DType dtype = kFloat32);
 
 /// Reads a 3-D ubyte IDX images file into float32 [N, rows, cols]; values are divided by 255 into
