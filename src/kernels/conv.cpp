@@ -1,6 +1,7 @@
 #include "kernels/conv.h"
 
 #include <algorithm>
+#include <utility>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -399,6 +400,20 @@ void avg_pool2d_backward(const PoolWindows& pw, std::int64_t planes, const T* gy
                });
 }
 
+// Mean and sum of squared deviations of n values, in two passes in double (stable for large means).
+template <class T>
+std::pair<double, double> row_moments(const T* row, std::int64_t n) {
+  double sum = 0;
+  for (std::int64_t k = 0; k < n; ++k) sum += row[k];
+  const double mean = sum / static_cast<double>(n);
+  double m2 = 0;
+  for (std::int64_t k = 0; k < n; ++k) {
+    const double d = row[k] - mean;
+    m2 += d * d;
+  }
+  return {mean, m2};
+}
+
 template <class T>
 void batch_norm_stats(std::int64_t n, std::int64_t c, std::int64_t s, const T* x, T* mean, T* var) {
   parallel_for(c, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(n * s, 1)),
@@ -408,15 +423,7 @@ void batch_norm_stats(std::int64_t n, std::int64_t c, std::int64_t s, const T* x
                    // into the channel's running count, mean and M2 (Chan et al.).
                    double count = 0, mu = 0, m2 = 0;
                    for (std::int64_t i = 0; i < n; ++i) {
-                     const T* row = x + (i * c + ch) * s;
-                     double rs = 0;
-                     for (std::int64_t k = 0; k < s; ++k) rs += row[k];
-                     const double rmu = rs / static_cast<double>(s);
-                     double rm2 = 0;
-                     for (std::int64_t k = 0; k < s; ++k) {
-                       const double d = row[k] - rmu;
-                       rm2 += d * d;
-                     }
+                     const auto [rmu, rm2] = row_moments(x + (i * c + ch) * s, s);
                      const double total = count + static_cast<double>(s), delta = rmu - mu;
                      mu += delta * static_cast<double>(s) / total;
                      m2 += rm2 + delta * delta * count * static_cast<double>(s) / total;
@@ -486,14 +493,7 @@ void layer_norm_forward(std::int64_t rows, std::int64_t d, const T* x, const T* 
                  for (std::int64_t r = r0; r < r1; ++r) {
                    const T* xr = x + r * d;
                    T* yr = y + r * d;
-                   double total = 0;
-                   for (std::int64_t k = 0; k < d; ++k) total += xr[k];
-                   const double mu = total / static_cast<double>(d);
-                   double m2 = 0;
-                   for (std::int64_t k = 0; k < d; ++k) {
-                     const double dv = xr[k] - mu;
-                     m2 += dv * dv;
-                   }
+                   const auto [mu, m2] = row_moments(xr, d);
                    const T m = static_cast<T>(mu), inv = static_cast<T>(1.0 / std::sqrt(m2 / static_cast<double>(d) + eps));
                    mean[r] = m;
                    invstd[r] = inv;
