@@ -48,7 +48,10 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string name = ".";  // built step by step: GCC 12 warns falsely (-Wrestrict) on "." + string
+  name += target.filename().string();
+  name += ".tmp-XXXXXX";
+  std::string tmpl = (dir / name).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) throw Error(fmt::format("{}: cannot create a temporary file in {} ({})", path, dir.string(), std::strerror(errno)));
   std::size_t written = 0;
@@ -74,7 +77,9 @@ int remove_stale_temporaries(const std::string& path) {
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   // The names mkstemp makes from the templates of write_file_atomically and io::save_safetensors.
-  const std::string prefix = "." + target.filename().string() + ".tmp-";
+  std::string prefix = ".";
+  prefix += target.filename().string();
+  prefix += ".tmp-";
   std::vector<fs::path> stale;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
