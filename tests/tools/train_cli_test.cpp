@@ -708,6 +708,23 @@ TEST_F(TrainCli, MaxMemoryTooSmall) {
   EXPECT_EQ(nabla(train_args(tiny(), {"--epochs", "1", "--hidden", "16", "--max-memory", "2G"})).code, 0);
 }
 
+TEST_F(TrainCli, DetectAnomalyNamesTheFirstOpThatOverflows) {
+  // A learning rate of 1e30 blows the weights up within a few steps.
+  const std::vector<std::string> diverge{"--epochs", "1", "--hidden", "16", "--lr", "1e30", "--momentum", "0"};
+  auto with_anomaly = diverge;
+  with_anomaly.push_back("--detect-anomaly");
+  const Result r = nabla(train_args(tiny(), with_anomaly));
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.err.find("anomaly: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("was created at:"), std::string::npos) << r.err;
+  // Without the flag the same run goes on (its loss is NaN) and nothing is checked.
+  const Result plain = nabla(train_args(tiny(), diverge));
+  EXPECT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(plain.err.find("anomaly"), std::string::npos) << plain.err;
+  // A healthy run under the flag completes normally.
+  EXPECT_EQ(nabla(train_args(tiny(), {"--epochs", "1", "--hidden", "16", "--detect-anomaly"})).code, 0);
+}
+
 TEST_F(TrainCli, NonsenseOptions) {
   const std::vector<std::vector<std::string>> cases{
       {"--epochs", "abc"},   {"--epochs", "0"},        {"--batch", "-1"},      {"--model", "rnn"},
