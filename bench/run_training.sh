@@ -9,7 +9,7 @@ repeats="${1:-3}"
 shift || true
 models=("${@:-mlp}")
 [ $# -eq 0 ] && models=(mlp cnn)
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_TESTS=OFF > /dev/null
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_TESTS=OFF -DNABLA_BUILD_TOOLS=ON > /dev/null
 cmake --build build-bench -j"$(nproc)" --target nabla_cli > /dev/null
 nabla=build-bench/tools/nabla/nabla
 
