@@ -3,6 +3,8 @@
 // Loading reads and checks the whole header against the file size before it allocates a tensor.
 #include <nabla/io/safetensors.h>
 
+#include <nabla/io/atomic_file.h>
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -24,13 +26,6 @@
 namespace nabla::io {
 
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian; nabla assumes a little-endian host");
-
-namespace detail {
-namespace {
-std::atomic<std::int64_t> g_fail_after{-1};
-}
-void fail_next_save_after_bytes(std::int64_t bytes) { g_fail_after.store(bytes); }
-}  // namespace detail
 
 namespace {
 
@@ -57,73 +52,7 @@ bool parse_dtype(const std::string& s, DType& d) {
 
 std::string errno_text() { return std::strerror(errno); }
 
-// ---- writing ----
-
-class TempFile {
- public:
-  TempFile(const std::string& path, const std::string& dir) : path_(path) {
-    const std::string base = std::filesystem::path(path).filename().string();
-    std::string tmpl = (std::filesystem::path(dir) / ("." + base + ".tmp-XXXXXX")).string();
-    fd_ = ::mkstemp(tmpl.data());
-    if (fd_ < 0) throw Error(fmt::format("save_safetensors: {}: cannot create a temporary file in {}: {}", path, dir, errno_text()));
-    tmp_ = tmpl;
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!tmp_.empty()) ::unlink(tmp_.c_str());
-  }
-  void write(const void* data, std::size_t n) {
-    const auto* p = static_cast<const char*>(data);
-    const std::int64_t fail_after = detail::g_fail_after.load();
-    if (fail_after >= 0 && written_ + n > static_cast<std::uint64_t>(fail_after)) {
-      const std::size_t part = static_cast<std::size_t>(fail_after) - written_;
-      write_all(p, part);
-      detail::g_fail_after.store(-1);
-      errno = ENOSPC;
-      fail("write");
-    }
-    write_all(p, n);
-  }
-  void commit() {
-    if (::fsync(fd_) != 0) fail("fsync");
-    if (::close(fd_) != 0) {
-      fd_ = -1;
-      fail("close");
-    }
-    fd_ = -1;
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("rename");
-    tmp_.clear();
-  }
-  int fd() const { return fd_; }
-
- private:
-  void write_all(const char* p, std::size_t n) {
-    while (n > 0) {
-      const ssize_t w = ::write(fd_, p, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        fail("write");
-      }
-      p += w;
-      n -= static_cast<std::size_t>(w);
-      written_ += static_cast<std::uint64_t>(w);
-    }
-  }
-  [[noreturn]] void fail(const char* what) {
-    throw Error(fmt::format("save_safetensors: {}: {} failed after {} bytes: {}; the previous file (if any) is unchanged",
-                            path_, what, written_, errno_text()));
-  }
-  std::string path_, tmp_;
-  int fd_ = -1;
-  std::uint64_t written_ = 0;
-};
-
-void fsync_dir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;  // the rename is done; a directory that cannot be opened cannot be synced
-  ::fsync(fd);
-  ::close(fd);
-}
+// ---- writing: through AtomicFile (src/io/atomic_file.cpp) ----
 
 // ---- reading ----
 
@@ -318,9 +247,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
 
-  TempFile out(path, dir);
-  struct stat st {};
-  ::fchmod(out.fd(), ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644);
+  AtomicFile out(path, "save_safetensors");
   out.write(len, 8);
   out.write(text.data(), text.size());
   for (const Tensor& c : contiguous) {
@@ -328,7 +255,6 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
     if (bytes) out.write(c.raw_data(), bytes);
   }
   out.commit();
-  fsync_dir(dir);
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {

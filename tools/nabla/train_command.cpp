@@ -17,6 +17,7 @@
 #include <nabla/core/threads.h>
 #include <nabla/data/dataloader.h>
 #include <nabla/data/idx.h>
+#include <nabla/io/atomic_file.h>
 #include <nabla/io/safetensors.h>
 #include <nabla/ops/nn.h>
 #include <nabla/ops/reduction.h>
@@ -295,10 +296,10 @@ int run_train(const TrainArgs& a) {
     fmt::print("epoch {}/{}  train_loss {:.4f}  train_acc {:.2f}%  test_loss {:.4f}  test_acc {:.2f}%  epoch_seconds {:.2f}\n",
                m.epoch, a.epochs, m.train_loss, 100 * m.train_acc, m.test_loss, 100 * m.test_acc, m.epoch_seconds);
     std::fflush(stdout);
-    if (!a.metrics.empty()) write_file_atomically(a.metrics, metrics_csv(rows));
+    if (!a.metrics.empty()) io::write_file_atomically(a.metrics, metrics_csv(rows), "nabla train --metrics");
     if (!a.save.empty()) save_checkpoint(a.save, spec, a, *model, *opt, {epoch + 1, 0, 0, 0, 0, 0}, rows);
   }
-  if (!a.plot.empty()) write_file_atomically(a.plot, metrics_svg(rows));
+  if (!a.plot.empty()) io::write_file_atomically(a.plot, metrics_svg(rows), "nabla train --plot");
   std::signal(SIGINT, previous_handler);
   return 0;
 }

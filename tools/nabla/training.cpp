@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <nabla/autograd/grad_mode.h>
+#include <nabla/io/atomic_file.h>
 #include <nabla/ops/nn.h>
 #include <nabla/ops/reduction.h>
 
@@ -44,42 +45,12 @@ Evaluation evaluate(nn::Module& model, const Tensor& images, const Tensor& label
   return {n ? loss_sum / static_cast<double>(n) : 0.0, n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0};
 }
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string name = ".";  // built step by step: GCC 12 warns falsely (-Wrestrict) on "." + string
-  name += target.filename().string();
-  name += ".tmp-XXXXXX";
-  std::string tmpl = (dir / name).string();
-  const int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) throw Error(fmt::format("{}: cannot create a temporary file in {} ({})", path, dir.string(), std::strerror(errno)));
-  std::size_t written = 0;
-  bool ok = true;
-  while (ok && written < text.size()) {
-    const ssize_t w = ::write(fd, text.data() + written, text.size() - written);
-    if (w < 0 && errno == EINTR) continue;
-    ok = w > 0;
-    if (ok) written += static_cast<std::size_t>(w);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  ::fchmod(fd, 0644);
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || std::rename(tmpl.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmpl.c_str());
-    throw Error(fmt::format("{}: cannot write ({}); the previous file, if any, is unchanged", path, why));
-  }
-}
-
 int remove_stale_temporaries(const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  // The names mkstemp makes from the templates of write_file_atomically and io::save_safetensors.
-  std::string prefix = ".";
-  prefix += target.filename().string();
-  prefix += ".tmp-";
+  // The names io::AtomicFile (behind --metrics, --plot and --save) gives its temporary files.
+  const std::string prefix = io::temporary_prefix(path);
   std::vector<fs::path> stale;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {

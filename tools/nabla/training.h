@@ -1,6 +1,6 @@
 #pragma once
 // Pieces of `nabla train` and `nabla eval`: evaluation, progress display, metrics and plots, and
-// atomic text files.
+// cleaning up after a killed run (outputs themselves are written with io::write_file_atomically).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,8 +24,6 @@ struct Evaluation {
 Evaluation evaluate(nn::Module& model, const Tensor& images, const Tensor& labels, std::int64_t batch,
                     std::vector<std::int64_t>* confusion = nullptr, std::int64_t classes = 10);
 
-/// Writes text to path atomically (temporary file in the same directory, fsync, rename).
-void write_file_atomically(const std::string& path, const std::string& text);
 /// Removes the temporary files (".NAME.tmp-XXXXXX" beside `path`) that an atomic write of `path`
 /// leaves when the process is killed mid-write (SIGKILL, power loss); returns how many were removed.
 int remove_stale_temporaries(const std::string& path);
