@@ -3,6 +3,7 @@
 # linear and conv forward+backward, and the per-op autograd overhead. Median of 5 repetitions.
 # Usage: bash bench/run_kernels.sh [extra Google Benchmark flags]
 set -euo pipefail
+bash "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/install-deps.sh" bench
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${NABLA_BENCH_BUILD:-$root/build-bench}"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_BENCH=ON -DNABLA_BUILD_TESTS=OFF -DNABLA_BUILD_TOOLS=ON > /dev/null

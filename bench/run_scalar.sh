@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Scalar tape benchmark: nabla::Var vs plain double vs ADOL-C, on one core. Usage: bash bench/run_scalar.sh [repeats]
 set -euo pipefail
+bash "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/install-deps.sh" bench
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${NABLA_BENCH_BUILD:-$root/build-bench}"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNABLA_BUILD_BENCH=ON -DNABLA_BUILD_TESTS=OFF \

@@ -4,6 +4,7 @@
 # Each cell is the median epoch_seconds (training steps only, data loading excluded) of REPEATS
 # one-epoch runs. Usage: bench/run_training.sh [REPEATS] [MODELS...]   (defaults: 3, mlp cnn)
 set -euo pipefail
+bash "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/install-deps.sh" bench
 cd "$(dirname "$0")/.."
 repeats="${1:-3}"
 shift || true
