@@ -81,10 +81,11 @@ TEST(ScalarTape, ReuseAtNewInputsAllocatesNothing) {
   EXPECT_DOUBLE_EQ(value, workload(-1.1, 0.25, n));
   EXPECT_NEAR(dx, workload_dx(-1.1, 0.25, n), 1e-9);
   EXPECT_NEAR(dy, workload_dy(-1.1, n), 1e-9);
-  // One statement per step (`s += sin(x * i) * y + x / (i + 1)`, whose arguments are s, x, y and x),
-  // the two inputs and the reserved slot.
-  EXPECT_EQ(tape.size(), Tape::kFirstIndex + 2u + 1u * n);
-  EXPECT_EQ(tape.argument_count(), 4u * n);
+  // `s += sin(x * i) * y + x / (i + 1)`: the first step records s (a constant), x, y and x; s then
+  // holds the open statement, so every later step appends x, y and x to it. One statement, the two
+  // inputs and the reserved slot.
+  EXPECT_EQ(tape.size(), Tape::kFirstIndex + 2u + 1u);
+  EXPECT_EQ(tape.argument_count(), 4u + 3u * (n - 1));
   EXPECT_EQ(tape.bytes_used(), tape.size() * Tape::bytes_per_statement() + tape.argument_count() * Tape::bytes_per_argument());
 }
 
@@ -235,15 +236,13 @@ TEST(ScalarTape, OneStatementPerAssignmentWithPreaccumulatedPartials) {
   Var f = e;
   EXPECT_EQ(tape.size(), before + 1);
   const nabla::TapeStatement st = tape.statement(f.index());
-  ASSERT_EQ(st.size, 4u);  // leaves x, x, y, x
+  ASSERT_EQ(st.size, 3u);  // leaves x * x (one slot: the same Var twice), y, x
   EXPECT_EQ(st.arg[0], x.index());
-  EXPECT_EQ(st.arg[1], x.index());
-  EXPECT_EQ(st.arg[2], y.index());
-  EXPECT_EQ(st.arg[3], x.index());
-  EXPECT_DOUBLE_EQ(st.partial[0], xv);
-  EXPECT_DOUBLE_EQ(st.partial[1], xv);
-  EXPECT_DOUBLE_EQ(st.partial[2], std::cos(yv) * xv);
-  EXPECT_DOUBLE_EQ(st.partial[3], std::sin(yv));
+  EXPECT_EQ(st.arg[1], y.index());
+  EXPECT_EQ(st.arg[2], x.index());
+  EXPECT_DOUBLE_EQ(st.partial[0], 2.0 * xv);
+  EXPECT_DOUBLE_EQ(st.partial[1], std::cos(yv) * xv);
+  EXPECT_DOUBLE_EQ(st.partial[2], std::sin(yv));
   tape.backward(f);
   EXPECT_DOUBLE_EQ(tape.adjoint(x), 2.0 * xv + std::sin(yv));
   EXPECT_DOUBLE_EQ(tape.adjoint(y), std::cos(yv) * xv);
@@ -255,7 +254,8 @@ TEST(ScalarTape, OneStatementPerAssignmentWithPreaccumulatedPartials) {
   using std::max;
   Var m = max(x, Var::from_tape(xv, x.index(), x.epoch()));
   EXPECT_NE(m.index(), x.index()) << "std::max would return a copy of x";
-  EXPECT_EQ(tape.statement(m.index()).partial[0], 0.5);
+  ASSERT_EQ(tape.statement(m.index()).size, 1u);  // the same Var twice: one slot, 0.5 + 0.5
+  EXPECT_EQ(tape.statement(m.index()).partial[0], 1.0);
   tape.backward(m);
   EXPECT_EQ(tape.adjoint(x), 1.0);
 }
@@ -287,5 +287,225 @@ TEST(ScalarTape, AdjointsOfIntermediatesAlongAChain) {
   tape.backward(acc, mark);
   EXPECT_EQ(tape.adjoint(w), 15.0);
   EXPECT_EQ(tape.adjoint(s), 0.0);  // recorded before the start of the sweep
+}
+}  // namespace
+
+namespace {
+// Statement merging: `z += e` appends e's arguments to z's statement when z holds the open one (the
+// last statement recorded, with no copy of z in existence). Every way a second holder of z's index
+// could appear must keep the gradients of both right.
+struct MergeFixture : ::testing::Test {
+  Tape tape;
+  TapeScope scope{tape};
+  const double xv = 1.5, yv = -0.75;
+  Var x = tape.variable(xv), y = tape.variable(yv);
+  /// d out / d x and d out / d y by a reverse sweep from out.
+  std::pair<double, double> grad(const Var& out) {
+    tape.backward(out);
+    return {tape.adjoint(x), tape.adjoint(y)};
+  }
+};
+
+TEST_F(MergeFixture, AccumulationIntoAFreshVarIsOneStatement) {
+  Var z = x * y;
+  const auto size = tape.size();
+  z += x * 2.0;
+  z -= sin(y);
+  z += 1.0;
+  z -= 0.25;
+  EXPECT_EQ(tape.size(), size) << "appended to z's statement";
+  ASSERT_EQ(tape.statement(z.index()).size, 4u);  // x, y, x, y
+  EXPECT_DOUBLE_EQ(z.value(), xv * yv + 2.0 * xv - std::sin(yv) + 0.75);
+  const auto [gx, gy] = grad(z);
+  EXPECT_DOUBLE_EQ(gx, yv + 2.0);
+  EXPECT_DOUBLE_EQ(gy, xv - std::cos(yv));
+}
+
+TEST_F(MergeFixture, CopyThenAccumulateLeavesTheCopyAlone) {
+  Var z = x * y;
+  Var copy = z;  // copy construction
+  Var assigned;
+  assigned = z;  // copy assignment
+  std::vector<Var> stored{z};
+  z += x;
+  z -= y * 3.0;
+  EXPECT_DOUBLE_EQ(copy.value(), xv * yv);
+  EXPECT_DOUBLE_EQ(z.value(), xv * yv + xv - 3.0 * yv);
+  for (const Var& c : {copy, assigned, stored[0]}) {
+    const auto [gx, gy] = grad(c);
+    EXPECT_DOUBLE_EQ(gx, yv);
+    EXPECT_DOUBLE_EQ(gy, xv);
+  }
+  const auto [gx, gy] = grad(z);
+  EXPECT_DOUBLE_EQ(gx, yv + 1.0);
+  EXPECT_DOUBLE_EQ(gy, xv - 3.0);
+}
+
+TEST_F(MergeFixture, CopyOfAnAccumulatedVarMadeMidwayKeepsItsValue) {
+  Var z = x * 0.0;
+  std::vector<Var> history;
+  for (int i = 1; i <= 4; ++i) {
+    z += x * double(i);  // appended while no copy exists
+    history.push_back(z);  // the copy closes z's statement: the next += records a new one
+  }
+  for (int i = 1; i <= 4; ++i) {
+    const Var& h = history[static_cast<std::size_t>(i - 1)];
+    EXPECT_DOUBLE_EQ(h.value(), xv * i * (i + 1) / 2.0);
+    EXPECT_DOUBLE_EQ(grad(h).first, i * (i + 1) / 2.0) << i;
+  }
+}
+
+TEST_F(MergeFixture, PassingByValueOrMovingCopies) {
+  Var z = x * y;
+  auto identity = [](Var v) { return v; };
+  Var passed = identity(z);
+  Var a = x + y;
+  Var moved = std::move(a);  // a still holds the index (a Var has no moved-from state)
+  z += x;
+  a += y;
+  EXPECT_DOUBLE_EQ(grad(passed).first, yv);
+  EXPECT_DOUBLE_EQ(grad(moved).second, 1.0);
+  EXPECT_DOUBLE_EQ(grad(a).second, 2.0);
+  EXPECT_DOUBLE_EQ(grad(z).first, yv + 1.0);
+}
+
+TEST_F(MergeFixture, VarUsedByALaterStatementIsNotExtended) {
+  Var z = x * y;
+  Var u = z * 3.0;  // u's statement uses z's index
+  const auto size = tape.size();
+  z += x;  // z's statement is no longer the last: a new one
+  EXPECT_EQ(tape.size(), size + 1);
+  u += z;  // u's statement is not the last either
+  EXPECT_DOUBLE_EQ(u.value(), 3.0 * xv * yv + xv * yv + xv);
+  const auto [gx, gy] = grad(u);
+  EXPECT_DOUBLE_EQ(gx, 4.0 * yv + 1.0);
+  EXPECT_DOUBLE_EQ(gy, 4.0 * xv);
+}
+
+TEST_F(MergeFixture, AccumulatingAnExpressionOfItself) {
+  Var z = x * y;
+  z += z;  // 2xy
+  EXPECT_DOUBLE_EQ(z.value(), 2.0 * xv * yv);
+  auto [gx, gy] = grad(z);
+  EXPECT_DOUBLE_EQ(gx, 2.0 * yv);
+  EXPECT_DOUBLE_EQ(gy, 2.0 * xv);
+  Var w = x * y;
+  w += w * x;  // xy + x^2 y
+  w -= sin(w) * 0.5;
+  const double w1 = xv * yv + xv * xv * yv;
+  EXPECT_DOUBLE_EQ(w.value(), w1 - 0.5 * std::sin(w1));
+  std::tie(gx, gy) = grad(w);
+  const double dw = 1.0 - 0.5 * std::cos(w1);
+  EXPECT_NEAR(gx, dw * (yv + 2.0 * xv * yv), 1e-14);
+  EXPECT_NEAR(gy, dw * (xv + xv * xv), 1e-14);
+}
+
+TEST_F(MergeFixture, UnrecordedExpressionBuiltBeforeAnAccumulation) {
+  Var z = x * y;
+  const auto e = z * 2.0;  // holds z (a copy): z's statement is closed
+  z += x;
+  Var v = e;
+  EXPECT_DOUBLE_EQ(v.value(), 2.0 * xv * yv);
+  EXPECT_DOUBLE_EQ(grad(v).first, 2.0 * yv);
+  EXPECT_DOUBLE_EQ(grad(z).first, yv + 1.0);
+}
+
+TEST_F(MergeFixture, InputsAndConstantsAreNeverExtended) {
+  Var in = tape.variable(2.0);
+  const Var in_copy = Var::from_tape(in.value(), in.index(), in.epoch());  // same index, no copy made
+  auto size = tape.size();
+  in += x;
+  EXPECT_EQ(tape.size(), size + 1);
+  EXPECT_EQ(tape.statement(in_copy.index()).size, 0u) << "the input's statement stays an input";
+  Var c = 3.0;  // a constant
+  size = tape.size();
+  c += x;
+  EXPECT_EQ(tape.size(), size + 1);
+  EXPECT_DOUBLE_EQ(grad(c).first, 1.0);
+}
+
+TEST_F(MergeFixture, BackwardClosesTheStatement) {
+  Var z = x * y;
+  auto [gx, gy] = grad(z);
+  EXPECT_DOUBLE_EQ(gx, yv);
+  z += x;  // a new statement: the sweep above still describes the old z
+  EXPECT_EQ(tape.adjoint(z), 0.0);
+  std::tie(gx, gy) = grad(z);
+  EXPECT_DOUBLE_EQ(gx, yv + 1.0);
+}
+
+TEST_F(MergeFixture, NestedGradientAndRewindCloseTheStatement) {
+  Var s = x * y;
+  const auto inner = nabla::value_and_gradient([](const std::vector<Var>& v) { return v[0] * v[0]; }, {3.0});
+  EXPECT_EQ(inner.grad[0], 6.0);
+  // After the rewind s's statement is the last again, but it was closed: a new statement.
+  const auto size = tape.size();
+  s += x;
+  EXPECT_EQ(tape.size(), size + 1);
+  EXPECT_DOUBLE_EQ(grad(s).first, yv + 1.0);
+}
+
+TEST_F(MergeFixture, SwitchingTapesClosesTheStatement) {
+  Var z = x * y;
+  Var copy;
+  {
+    Tape other;
+    TapeScope inner(other);
+    copy = z;  // copied while another tape is active
+    Var o = other.variable(1.0);
+    o += o * 2.0;  // other's own statements merge as usual
+    EXPECT_EQ(o.value(), 3.0);
+  }
+  z += x;
+  EXPECT_DOUBLE_EQ(grad(copy).first, yv);
+  EXPECT_DOUBLE_EQ(grad(z).first, yv + 1.0);
+}
+
+TEST_F(MergeFixture, LogisticRegressionLoopMatchesAnalyticGradient) {
+  // nll = sum_i log(1 + exp(z_i)) - t_i z_i, z_i = b + sum_j w_j a_ij: each z_i one statement.
+  const int rows = 7, cols = 5;
+  std::vector<Var> w;
+  std::vector<double> wv;
+  for (int j = 0; j <= cols; ++j) {
+    wv.push_back(0.1 * j - 0.2);
+    w.push_back(tape.variable(wv.back()));
+  }
+  auto a = [](int i, int j) { return std::sin(1.0 + i * 0.7 + j * 1.3); };
+  auto t = [](int i) { return i % 2 == 0 ? 1.0 : 0.0; };
+  const auto size = tape.size();
+  Var nll = 0.0;
+  std::vector<double> g(static_cast<std::size_t>(cols + 1), 0.0);
+  for (int i = 0; i < rows; ++i) {
+    Var z = w[static_cast<std::size_t>(cols)];
+    double zv = wv[static_cast<std::size_t>(cols)];
+    for (int j = 0; j < cols; ++j) {
+      z += w[static_cast<std::size_t>(j)] * a(i, j);
+      zv += wv[static_cast<std::size_t>(j)] * a(i, j);
+    }
+    nll += log(1.0 + exp(z)) - t(i) * z;
+    const double r = 1.0 / (1.0 + std::exp(-zv)) - t(i);
+    for (int j = 0; j < cols; ++j) g[static_cast<std::size_t>(j)] += r * a(i, j);
+    g[static_cast<std::size_t>(cols)] += r;
+  }
+  EXPECT_EQ(tape.size(), size + 2u * rows) << "one statement per z and one per nll +=";
+  tape.backward(nll);
+  for (int j = 0; j <= cols; ++j)
+    EXPECT_NEAR(tape.adjoint(w[static_cast<std::size_t>(j)]), g[static_cast<std::size_t>(j)], 1e-13) << j;
+}
+
+TEST_F(MergeFixture, SameVarTwiceInAProductTakesOneSlot) {
+  Var sq = x * x;
+  ASSERT_EQ(tape.statement(sq.index()).size, 1u);
+  EXPECT_DOUBLE_EQ(grad(sq).first, 2.0 * xv);
+  Var zero = x - x;
+  ASSERT_EQ(tape.statement(zero.index()).size, 1u);
+  EXPECT_EQ(grad(zero).first, 0.0);
+  Var one = x / x;
+  EXPECT_NEAR(grad(one).first, 0.0, 1e-16);
+  Var mixed = x * y + y * y;
+  ASSERT_EQ(tape.statement(mixed.index()).size, 3u);
+  const auto [gx, gy] = grad(mixed);
+  EXPECT_DOUBLE_EQ(gx, yv);
+  EXPECT_DOUBLE_EQ(gy, xv + 2.0 * yv);
 }
 }  // namespace

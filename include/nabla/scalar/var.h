@@ -52,8 +52,10 @@ class Var;
 class Tape;
 
 /// A Var or an unrecorded expression of Vars (what the operators and functions take and return).
-/// Each has value(), a compile-time number of Var leaves kArgs, and record<K>(), which writes the
-/// partial of the expression (times a weight) with respect to each leaf into argument slots K, K+1, ...
+/// Each has value(), a compile-time bound kArgs on its number of Var leaves, and record(), which
+/// writes the partial of the expression (times a weight) with respect to each leaf into argument
+/// slots k, k+1, ... and returns the slot after its last (a product of a Var with itself, x * x,
+/// takes one slot, so fewer than kArgs may be written).
 template <class E>
 concept Expression = requires { typename std::remove_cvref_t<E>::nabla_expression_tag; };
 
@@ -62,6 +64,20 @@ namespace detail {
 extern constinit thread_local Tape* t_active_tape [[gnu::tls_model("initial-exec")]];
 /// Creates (once per thread) and activates the thread's default tape.
 Tape& activate_default_tape();
+/// The active tape's *open* statement: the last one recorded, while the only Var that holds its
+/// index is the one it was recorded into (kNoStatement when there is none). `z += e` on that Var
+/// appends e's arguments to the open statement instead of recording a new one. Anything that could
+/// let a second holder of the index exist or a later statement use it closes it: copying a Var
+/// that holds it (also into an expression), recording another statement or an input, backward(),
+/// reset(), rewind() and switching the active tape.
+extern constinit thread_local std::uint32_t t_open_statement [[gnu::tls_model("initial-exec")]];
+/// The value of t_open_statement when no statement is open (never a tape index).
+inline constexpr std::uint32_t kNoStatement = 0xffffffffu;
+/// Closes the open statement if a copy of the Var at `index` is being made.
+constexpr void note_copy(std::uint32_t index) {
+  if (!std::is_constant_evaluated() && index == t_open_statement) [[unlikely]]
+    t_open_statement = kNoStatement;
+}
 /// Throws the "Var used on the wrong tape" error.
 [[noreturn]] void throw_stale_var(std::uint32_t index, std::uint32_t var_epoch, const Tape& tape);
 
@@ -97,11 +113,27 @@ class Var {
   /// Records the expression as one statement and makes this Var its result.
   template <Expression E>
     requires(!std::same_as<E, Var>)
-  Var& operator=(const E& e) {
-    return *this = Var(e);
+  Var& operator=(const E& e);
+  /// A copy holds the same tape index, so it closes that statement to merging (see t_open_statement).
+  constexpr Var(const Var& o) noexcept : value_(o.value_), index_(o.index_), epoch_(o.epoch_) {
+    detail::note_copy(o.index_);
   }
-  constexpr Var(const Var&) = default;
-  constexpr Var& operator=(const Var&) = default;
+  /// As the copy constructor.
+  constexpr Var& operator=(const Var& o) noexcept {
+    detail::note_copy(o.index_);
+    value_ = o.value_;
+    index_ = o.index_;
+    epoch_ = o.epoch_;
+    return *this;
+  }
+
+  /// `*this += w * e` for w = +1 or -1 (what += and -= do). When this Var holds the open
+  /// statement (the last one recorded, and no copy of this Var exists), e's arguments are
+  /// appended to it: `z += w[j] * x[j]` in a loop is one statement. Otherwise one new statement.
+  template <Expression E>
+  void accumulate(const E& e, double w);
+  /// `*this += c` for a constant c: a value update only, when this Var holds the open statement.
+  void accumulate(double c);
 
   /// The forward value.
   constexpr double value() const { return value_; }
@@ -120,12 +152,12 @@ class Var {
     return v;
   }
 
-  /// As a leaf of a statement being recorded: argument slot K gets partial w and this Var's index.
+  /// As a leaf of a statement being recorded: argument slot k gets partial w and this Var's index.
   /// A constant writes index 0, a slot that nothing reads (so no branch is needed).
-  template <std::uint32_t K>
-  void record(double* partials, std::uint32_t* args, double w) const {
-    partials[K] = w;
-    args[K] = index_;
+  std::uint32_t record(double* partials, std::uint32_t* args, std::uint32_t k, double w) const {
+    partials[k] = w;
+    args[k] = index_;
+    return k + 1;
   }
 
  private:
@@ -134,7 +166,6 @@ class Var {
   std::uint32_t epoch_ = 0;
 };
 static_assert(sizeof(Var) == 16, "a Var is a double and two 32-bit tape coordinates");
-static_assert(std::is_trivially_copyable_v<Var>);
 
 /// One recorded statement, as Tape::statement() shows it: its arguments' partials and tape indices.
 struct TapeStatement {
@@ -170,6 +201,7 @@ class Tape {
     const std::uint32_t s = size_;
     ends_[s] = nargs_;
     size_ = s + 1;
+    detail::t_open_statement = detail::kNoStatement;  // inputs are never extended
     return Var::from_tape(value, s, epoch_);
   }
   /// Forgets every statement (keeping the memory); Vars recorded before become invalid.
@@ -206,12 +238,18 @@ class Tape {
   /// Reverse sweep: the adjoint of every statement in [from, y] with respect to y (seed 1).
   void backward(const Var& y, std::size_t from = kFirstIndex);
   /// d y / d x after backward(y) (0 for constants and for statements outside the swept range).
-  double adjoint(const Var& x) const;
+  double adjoint(const Var& x) const {
+    const std::uint32_t i = x.index();
+    if (x.epoch() == epoch_ && i >= swept_from_ && i <= swept_to_) [[likely]]
+      return adjoints_[i];
+    return adjoint_outside(x);
+  }
   /// True when x was recorded on this tape since its last reset (constants: always).
   bool owns(const Var& x) const { return x.index() == 0 || (x.epoch() == epoch_ && x.index() < size_); }
 
   // ---- recording (used by Var) ----
-  /// Records expression e as one statement; returns its tape index.
+  /// Records expression e as one statement and opens it (see detail::t_open_statement); returns
+  /// its tape index.
   template <Expression E>
   std::uint32_t push(const E& e) {
     constexpr std::uint32_t n = E::kArgs;
@@ -223,11 +261,26 @@ class Tape {
       s = size_;
       k = nargs_;
     }
-    e.template record<0>(partials_ + k, args_ + k, 1.0);
-    ends_[s] = k + n;
-    nargs_ = k + n;
+    const std::uint32_t end = e.record(partials_, args_, k, 1.0);
+    ends_[s] = end;
+    nargs_ = end;
     size_ = s + 1;
+    detail::t_open_statement = s;
     return s;
+  }
+  /// Appends w times expression e's arguments to the last statement (the open one; see
+  /// Var::accumulate, which alone calls this).
+  template <Expression E>
+  void extend(const E& e, double w) {
+    constexpr std::uint32_t n = E::kArgs;
+    std::uint32_t k = nargs_;
+    if (k + n > args_capacity_) [[unlikely]] {
+      grow(n);
+      k = nargs_;
+    }
+    const std::uint32_t end = e.record(partials_, args_, k, w);
+    ends_[size_ - 1] = end;
+    nargs_ = end;
   }
   /// Throws nabla::Error when x is not a constant and not recorded on this tape since its reset.
   void check(const Var& x) const {
@@ -237,6 +290,7 @@ class Tape {
 
  private:
   void grow(std::uint32_t args);
+  double adjoint_outside(const Var& x) const;
   std::uint32_t* ends_ = nullptr;      // ends_[i]: one past statement i's last argument; ends_[0] = 0
   double* partials_ = nullptr;         // per argument
   std::uint32_t* args_ = nullptr;      // per argument
@@ -255,8 +309,14 @@ class Tape {
 /// Makes `tape` the calling thread's active tape for the scope's lifetime, then restores the previous one.
 class TapeScope {
  public:
-  explicit TapeScope(Tape& tape) : previous_(detail::t_active_tape) { detail::t_active_tape = &tape; }
-  ~TapeScope() { detail::t_active_tape = previous_; }
+  explicit TapeScope(Tape& tape) : previous_(detail::t_active_tape) {
+    detail::t_open_statement = detail::kNoStatement;  // the open statement belongs to the previous tape
+    detail::t_active_tape = &tape;
+  }
+  ~TapeScope() {
+    detail::t_open_statement = detail::kNoStatement;
+    detail::t_active_tape = previous_;
+  }
   TapeScope(const TapeScope&) = delete;
   TapeScope& operator=(const TapeScope&) = delete;
 
@@ -270,6 +330,18 @@ inline Var::Var(const E& e) : value_(e.value()) {
   Tape& t = Tape::active();
   index_ = t.push(e);
   epoch_ = t.epoch();
+}
+
+template <Expression E>
+  requires(!std::same_as<E, Var>)
+inline Var& Var::operator=(const E& e) {
+  // Not `*this = Var(e)`: that copy would close the statement just opened.
+  const double v = e.value();
+  Tape& t = Tape::active();
+  index_ = t.push(e);
+  epoch_ = t.epoch();
+  value_ = v;
+  return *this;
 }
 
 /// The value of f at x and its gradient (what value_and_gradient returns).
@@ -299,9 +371,8 @@ struct UnaryExpr {
   A a;
   double v, d;
   double value() const { return v; }
-  template <std::uint32_t K>
-  void record(double* partials, std::uint32_t* args, double w) const {
-    a.template record<K>(partials, args, w * d);
+  std::uint32_t record(double* partials, std::uint32_t* args, std::uint32_t k, double w) const {
+    return a.record(partials, args, k, w * d);
   }
 };
 
@@ -314,10 +385,21 @@ struct BinaryExpr {
   B b;
   double v, da, db;
   double value() const { return v; }
-  template <std::uint32_t K>
-  void record(double* partials, std::uint32_t* args, double w) const {
-    a.template record<K>(partials, args, w * da);
-    b.template record<K + A::kArgs>(partials, args, w * db);
+  std::uint32_t record(double* partials, std::uint32_t* args, std::uint32_t k, double w) const {
+    if constexpr (std::same_as<A, Var> && std::same_as<B, Var>) {
+      // Two Var leaves that are the same variable (x * x, t * t) take one slot with the sum of
+      // their partials: fewer arguments to store and to sweep. Both slots are written, and the
+      // second is overwritten or left beyond the end when they are the same (no branch).
+      const bool same = a.index() == b.index();
+      const double pa = w * da, pb = w * db;
+      partials[k] = same ? pa + pb : pa;
+      args[k] = a.index();
+      partials[k + 1] = pb;
+      args[k + 1] = b.index();
+      return k + (same ? 1u : 2u);
+    } else {
+      return b.record(partials, args, a.record(partials, args, k, w * da), w * db);
+    }
   }
 };
 
@@ -418,20 +500,28 @@ inline A operator+(const A& a) {
   return a;
 }
 
-/// a = a + b (one statement).
+/// a = a + b (appended to a's statement when a holds the open one; see Var::accumulate).
 template <Expression B>
 inline Var& operator+=(Var& a, const B& b) {
-  return a = a + b;
+  a.accumulate(b, 1.0);
+  return a;
 }
 /// a = a + constant.
-inline Var& operator+=(Var& a, double b) { return a = a + b; }
-/// a = a - b.
+inline Var& operator+=(Var& a, double b) {
+  a.accumulate(b);
+  return a;
+}
+/// a = a - b (appended to a's statement when a holds the open one).
 template <Expression B>
 inline Var& operator-=(Var& a, const B& b) {
-  return a = a - b;
+  a.accumulate(b, -1.0);
+  return a;
 }
 /// a = a - constant.
-inline Var& operator-=(Var& a, double b) { return a = a - b; }
+inline Var& operator-=(Var& a, double b) {
+  a.accumulate(-b);
+  return a;
+}
 /// a = a * b.
 template <Expression B>
 inline Var& operator*=(Var& a, const B& b) {
@@ -590,6 +680,37 @@ inline auto min(double a, const B& b) {
 }
 
 }  // namespace NABLA_SCALAR_OPS_NS
+
+template <Expression E>
+inline void Var::accumulate(const E& e, double w) {
+  // e's Var leaves were copied into e when it was built, which closed this Var's statement if
+  // e contains this Var (z += z * y): then a new statement is recorded, as for any other Var.
+  // A Var operand is taken by reference, not copied: z += z must close it here.
+  if constexpr (std::same_as<E, Var>) detail::note_copy(e.index());
+  Tape& t = Tape::active();
+  const double v = w > 0.0 ? value_ + e.value() : value_ - e.value();
+  if (index_ == detail::t_open_statement && epoch_ == t.epoch()) {
+    t.extend(e, w);
+  } else if (w > 0.0) {
+    index_ = t.push(*this + e);
+    epoch_ = t.epoch();
+  } else {
+    index_ = t.push(*this - e);
+    epoch_ = t.epoch();
+  }
+  value_ = v;
+}
+
+inline void Var::accumulate(double c) {
+  Tape& t = Tape::active();
+  const double v = value_ + c;
+  if (index_ != detail::t_open_statement || epoch_ != t.epoch()) {
+    index_ = t.push(*this + c);  // a + c has d/da = 1: the open statement's partials stay right
+    epoch_ = t.epoch();
+  }
+  value_ = v;
+}
+
 }  // namespace nabla
 
 namespace nabla {
