@@ -77,8 +77,8 @@ void Tape::rewind(std::size_t mark) {
   if (mark < kFirstIndex || mark > size_)
     throw Error(fmt::format("Tape::rewind: mark {} is outside the tape [{}, {}]", mark, kFirstIndex, size_));
   detail::t_open_statement = detail::kNoStatement;
+  if (mark < size_) nargs_ = ends_[mark - 1];  // final: statement `mark` came after it
   size_ = static_cast<std::uint32_t>(mark);
-  nargs_ = ends_ ? ends_[size_ - 1] : 0;
   swept_to_ = std::min(swept_to_, size_ - 1);
 }
 
@@ -131,6 +131,7 @@ void Tape::backward(const Var& y, std::size_t from) {
   // y's statement is closed: a later `y += ...` records a new statement, so that the adjoints of
   // this sweep keep describing what was swept.
   detail::t_open_statement = detail::kNoStatement;
+  if (size_ > kFirstIndex) ends_[size_ - 1] = nargs_;  // the last statement's true end (see ends_)
   // At least slot 0, also for a tape that recorded nothing (a constant output).
   const std::uint32_t need = std::max(capacity_, kFirstIndex);
   if (adjoint_capacity_ < need) {

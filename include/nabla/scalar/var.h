@@ -32,6 +32,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -66,10 +67,11 @@ extern constinit thread_local Tape* t_active_tape [[gnu::tls_model("initial-exec
 Tape& activate_default_tape();
 /// The active tape's *open* statement: the last one recorded, while the only Var that holds its
 /// index is the one it was recorded into (kNoStatement when there is none). `z += e` on that Var
-/// appends e's arguments to the open statement instead of recording a new one. Anything that could
-/// let a second holder of the index exist or a later statement use it closes it: copying a Var
-/// that holds it (also into an expression), recording another statement or an input, backward(),
-/// reset(), rewind() and switching the active tape.
+/// appends e's arguments to the open statement instead of recording a new one, while it is still
+/// the last statement on the tape. Anything that could let a second holder of the index exist or
+/// a later statement use it closes it: copying a Var that holds it (also into an expression),
+/// recording another statement, backward(), reset(), rewind() and switching the active tape.
+/// (Creating an input does not close it; it makes it no longer the last.)
 extern constinit thread_local std::uint32_t t_open_statement [[gnu::tls_model("initial-exec")]];
 /// The value of t_open_statement when no statement is open (never a tape index).
 inline constexpr std::uint32_t kNoStatement = 0xffffffffu;
@@ -199,9 +201,8 @@ class Tape {
     if (size_ >= capacity_) [[unlikely]]
       grow(0);
     const std::uint32_t s = size_;
-    ends_[s] = nargs_;
-    size_ = s + 1;
-    detail::t_open_statement = detail::kNoStatement;  // inputs are never extended
+    store_ends(s, nargs_, nargs_);
+    size_ = s + 1;  // the open statement, if any, is no longer the last: extends() says no
     return Var::from_tape(value, s, epoch_);
   }
   /// Forgets every statement (keeping the memory); Vars recorded before become invalid.
@@ -229,7 +230,7 @@ class Tape {
   std::uint32_t epoch() const { return epoch_; }
   /// Statement i (kFirstIndex <= i < size()).
   TapeStatement statement(std::size_t i) const {
-    const std::uint32_t b = ends_[i - 1], e = ends_[i];
+    const std::uint32_t b = ends_[i - 1], e = i + 1 == size_ ? nargs_ : ends_[i];
     return {e - b, partials_ + b, args_ + b};
   }
   /// Makes room for at least n statements and m arguments in total.
@@ -262,12 +263,15 @@ class Tape {
       k = nargs_;
     }
     const std::uint32_t end = e.record(partials_, args_, k, 1.0);
-    ends_[s] = end;
+    store_ends(s, k, end);
     nargs_ = end;
     size_ = s + 1;
     detail::t_open_statement = s;
     return s;
   }
+  /// True when statement i can be extended: it is the open one and still the last (an input may
+  /// have been created since; that does not close it, so that variable() stays a few stores).
+  bool extends(std::uint32_t i) const { return i == detail::t_open_statement && i + 1 == size_; }
   /// Appends w times expression e's arguments to the last statement (the open one; see
   /// Var::accumulate, which alone calls this).
   template <Expression E>
@@ -278,9 +282,7 @@ class Tape {
       grow(n);
       k = nargs_;
     }
-    const std::uint32_t end = e.record(partials_, args_, k, w);
-    ends_[size_ - 1] = end;
-    nargs_ = end;
+    nargs_ = e.record(partials_, args_, k, w);  // ends_[size_ - 1] is written when it matters
   }
   /// Throws nabla::Error when x is not a constant and not recorded on this tape since its reset.
   void check(const Var& x) const {
@@ -290,8 +292,17 @@ class Tape {
 
  private:
   void grow(std::uint32_t args);
+  /// ends_[s - 1] = previous (the previous statement's end: it may have been extended; see ends_)
+  /// and ends_[s] = end, in one 8-byte store.
+  void store_ends(std::uint32_t s, std::uint32_t previous, std::uint32_t end) {
+    const std::uint64_t both = std::uint64_t{previous} | std::uint64_t{end} << 32;
+    std::memcpy(ends_ + (s - 1), &both, sizeof both);
+  }
   double adjoint_outside(const Var& x) const;
-  std::uint32_t* ends_ = nullptr;      // ends_[i]: one past statement i's last argument; ends_[0] = 0
+  // ends_[i]: one past statement i's last argument; ends_[0] = 0. For the last statement it may
+  // be behind (extend() only advances nargs_, its true end): the next statement writes it, and
+  // backward() and statement() use nargs_ for the last one.
+  std::uint32_t* ends_ = nullptr;
   double* partials_ = nullptr;         // per argument
   std::uint32_t* args_ = nullptr;      // per argument
   double* adjoints_ = nullptr;         // per statement, allocated by the first backward()
@@ -689,7 +700,7 @@ inline void Var::accumulate(const E& e, double w) {
   if constexpr (std::same_as<E, Var>) detail::note_copy(e.index());
   Tape& t = Tape::active();
   const double v = w > 0.0 ? value_ + e.value() : value_ - e.value();
-  if (index_ == detail::t_open_statement && epoch_ == t.epoch()) {
+  if (t.extends(index_) && epoch_ == t.epoch()) {
     t.extend(e, w);
   } else if (w > 0.0) {
     index_ = t.push(*this + e);
@@ -704,7 +715,7 @@ inline void Var::accumulate(const E& e, double w) {
 inline void Var::accumulate(double c) {
   Tape& t = Tape::active();
   const double v = value_ + c;
-  if (index_ != detail::t_open_statement || epoch_ != t.epoch()) {
+  if (!t.extends(index_) || epoch_ != t.epoch()) {
     index_ = t.push(*this + c);  // a + c has d/da = 1: the open statement's partials stay right
     epoch_ = t.epoch();
   }
