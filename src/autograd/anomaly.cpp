@@ -17,7 +17,7 @@
 namespace nabla {
 namespace autograd {
 namespace {
-thread_local bool tl_anomaly = false;
+[[gnu::tls_model("initial-exec")]] thread_local bool tl_anomaly = false;  // read per op and per backward node
 }
 
 bool is_anomaly_enabled() { return tl_anomaly; }

@@ -6,8 +6,7 @@
 
 #include <algorithm>
 #include <queue>
-#include <unordered_map>
-#include <unordered_set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -22,14 +21,56 @@
 namespace nabla::autograd {
 namespace {
 
-struct ByLaterFirst {
-  bool operator()(const Node* a, const Node* b) const { return a->sequence_nr() < b->sequence_nr(); }
-};
-
 // Where autograd::grad collects a result: input slot `slot` of a node, into results[index].
 struct Capture {
+  Node* node;
   std::uint32_t slot;
   std::size_t index;
+};
+
+// Node* -> dense index, open addressing with linear probing: one array, no allocation per node
+// (a long chain of tiny ops spent much of its backward in unordered_map node allocations).
+class NodeIndex {
+ public:
+  static constexpr std::uint32_t kMissing = ~std::uint32_t{0};
+
+  std::uint32_t find(const Node* node) const {
+    if (slots_.empty()) return kMissing;
+    for (std::size_t i = hash(node);; i = (i + 1) & mask()) {
+      if (slots_[i].node == node) return slots_[i].index;
+      if (slots_[i].node == nullptr) return kMissing;
+    }
+  }
+  // Inserts node with `index` unless present; returns {its index, whether it was inserted}.
+  std::pair<std::uint32_t, bool> insert(const Node* node, std::uint32_t index) {
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    for (std::size_t i = hash(node);; i = (i + 1) & mask()) {
+      if (slots_[i].node == node) return {slots_[i].index, false};
+      if (slots_[i].node == nullptr) {
+        slots_[i] = {node, index};
+        ++size_;
+        return {index, true};
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    const Node* node = nullptr;
+    std::uint32_t index = 0;
+  };
+  std::size_t mask() const { return slots_.size() - 1; }
+  std::size_t hash(const Node* node) const {
+    return (reinterpret_cast<std::uintptr_t>(node) >> 4) * 0x9E3779B97F4A7C15ull >> 17 & mask();
+  }
+  void grow() {
+    std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(std::max<std::size_t>(64, 2 * slots_.size())));
+    size_ = 0;
+    for (const Slot& s : old)
+      if (s.node != nullptr) insert(s.node, s.index);
+  }
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
 };
 
 class GraphTask {
@@ -38,90 +79,132 @@ class GraphTask {
 
   void add_root(const Edge& edge, const Tensor& grad) {
     owned_.push_back(edge.fn);  // a leaf's accumulator may be owned by nothing else
-    roots_.push_back(edge.fn.get());
-    accumulate(edge.fn.get(), edge.input_nr, grad);
+    roots_.push_back({edge, grad});
   }
 
   void add_capture(const Edge& edge, std::size_t index) {
     owned_.push_back(edge.fn);  // else an unused leaf's accumulator dies and its address may be reused
-    captures_[edge.fn.get()].push_back({edge.input_nr, index});
+    captures_.push_back({edge.fn.get(), edge.input_nr, index});
   }
 
   // Runs the sweep. With captures (autograd::grad) only nodes leading to a capture run, and leaf
   // accumulators never do: the gradients are returned instead.
   void execute(std::vector<Tensor>* results) {
-    count_dependencies(results != nullptr);
-    std::priority_queue<Node*, std::vector<Node*>, ByLaterFirst> ready;
-    for (Node* r : roots_)
-      if (dependencies_[r] == 0 && seen_ready_.insert(r).second) ready.push(r);
+    discover(results != nullptr);
+    for (const auto& [edge, grad] : roots_) accumulate(index_.find(edge.fn.get()), edge.input_nr, grad);
+    // Later-created first among the ready nodes: a deterministic reverse topological order.
+    std::priority_queue<std::pair<std::uint64_t, std::uint32_t>> ready;
+    for (const auto& root : roots_) {
+      const std::uint32_t r = index_.find(root.edge.fn.get());
+      if (states_[r].dependencies == 0 && !states_[r].queued) {
+        states_[r].queued = true;
+        ready.emplace(states_[r].node->sequence_nr(), r);
+      }
+    }
     AutoGradMode mode(create_graph_);
+    anomaly_ = is_anomaly_enabled();
+    std::vector<Tensor> inputs;  // reused for every node
     while (!ready.empty()) {
-      Node* node = ready.top();
+      const std::uint32_t index = ready.top().second;
       ready.pop();
-      std::vector<Tensor> inputs = take_buffer(node);
-      if (auto c = captures_.find(node); c != captures_.end())
-        for (const Capture& cap : c->second) (*results)[cap.index] = inputs[cap.slot];
+      const State& state = states_[index];
+      Node* node = state.node;
+      inputs.clear();
+      for (std::uint32_t k = 0; k < node->num_outputs(); ++k) inputs.push_back(std::move(grads_[state.grads + k]));
+      if (state.captured)
+        for (const Capture& cap : captures_)
+          if (cap.node == node) (*results)[cap.index] = inputs[cap.slot];
       store_retained(node, inputs);
-      const bool run = results == nullptr ? true : needed_.count(node) > 0 && !is_accumulator(node);
+      const bool run = results == nullptr || (state.needed && !is_accumulator(node));
       if (run && std::any_of(inputs.begin(), inputs.end(), [](const Tensor& t) { return t.defined(); })) {
         std::vector<Tensor> outputs = node->apply(std::move(inputs));
         if (!keep_graph_) node->release_saved();
-        pass_on(node, outputs);
+        pass_on(index, outputs);
       }
-      for (const Edge& e : node->next_edges()) {
-        if (!e.fn) continue;
-        if (--dependencies_[e.fn.get()] == 0) ready.push(e.fn.get());
+      inputs.clear();
+      for (std::uint32_t e = state.edges; e < state.edges + node->next_edges().size(); ++e) {
+        const std::uint32_t child = edge_targets_[e];
+        if (child != NodeIndex::kMissing && --states_[child].dependencies == 0) {
+          states_[child].queued = true;
+          ready.emplace(states_[child].node->sequence_nr(), child);
+        }
       }
     }
   }
 
  private:
+  // What the sweep keeps per node, in discovery order.
+  struct State {
+    Node* node;
+    std::uint32_t grads;  // first of its num_outputs() slots in grads_
+    std::uint32_t edges;  // first of its next_edges() targets in edge_targets_
+    std::uint32_t dependencies = 0;
+    bool queued = false;
+    bool captured = false;  // grad() mode: a capture reads its gradient
+    bool needed = false;    // grad() mode: a capture is reachable from it
+  };
+  struct Root {
+    Edge edge;
+    Tensor grad;
+  };
+
   static bool is_accumulator(Node* n) { return dynamic_cast<AccumulateGrad*>(n) != nullptr; }
 
-  // Iterative depth-first walk: counts, for every node, the edges that point at it, and in grad()
-  // mode marks the nodes from which a capture can be reached (a post-order pass).
-  void count_dependencies(bool mark_needed) {
-    std::unordered_set<Node*> visited;
-    std::vector<std::pair<Node*, std::size_t>> stack;  // node, next edge to visit
-    std::vector<Node*> post_order;
-    for (Node* r : roots_) {
-      if (!visited.insert(r).second) continue;
+  std::uint32_t add_state(Node* node) {
+    const auto [index, inserted] = index_.insert(node, static_cast<std::uint32_t>(states_.size()));
+    if (inserted) {
+      states_.push_back({node, static_cast<std::uint32_t>(grads_.size()), 0});
+      grads_.resize(grads_.size() + node->num_outputs());
+    }
+    return index;
+  }
+
+  // Iterative depth-first walk: gives every reachable node a state, counts the edges that point at
+  // it, and in grad() mode marks the nodes from which a capture can be reached (a post-order pass).
+  void discover(bool mark_needed) {
+    std::vector<std::pair<std::uint32_t, std::size_t>> stack;  // node, next edge to visit
+    std::vector<std::uint32_t> post_order;
+    for (const Root& root : roots_) {
+      const std::size_t before = states_.size();
+      const std::uint32_t r = add_state(root.edge.fn.get());
+      if (states_.size() == before) continue;
       stack.emplace_back(r, 0);
       while (!stack.empty()) {
-        auto& [node, next] = stack.back();
+        auto& [index, next] = stack.back();
+        Node* node = states_[index].node;
         if (next < node->next_edges().size()) {
           Node* child = node->next_edges()[next++].fn.get();
           if (child == nullptr) continue;
-          ++dependencies_[child];
-          if (visited.insert(child).second) stack.emplace_back(child, 0);
+          const std::size_t before_child = states_.size();
+          const std::uint32_t c = add_state(child);  // may grow states_: no references kept across it
+          ++states_[c].dependencies;
+          if (states_.size() != before_child) stack.emplace_back(c, 0);
         } else {
-          post_order.push_back(node);
+          post_order.push_back(index);
           stack.pop_back();
         }
       }
     }
+    // Each node's edge targets side by side, so the sweep needs no lookups.
+    for (State& state : states_) {
+      state.edges = static_cast<std::uint32_t>(edge_targets_.size());
+      for (const Edge& e : state.node->next_edges())
+        edge_targets_.push_back(e.fn ? index_.find(e.fn.get()) : NodeIndex::kMissing);
+    }
     if (!mark_needed) return;
-    for (Node* n : post_order) {  // children come before parents
-      bool needed = captures_.count(n) > 0;
-      for (const Edge& e : n->next_edges()) needed = needed || (e.fn && needed_.count(e.fn.get()) > 0);
-      if (needed) needed_.insert(n);
+    for (const Capture& cap : captures_)
+      if (const std::uint32_t c = index_.find(cap.node); c != NodeIndex::kMissing)
+        states_[c].captured = states_[c].needed = true;
+    for (const std::uint32_t n : post_order) {  // children come before parents
+      State& s = states_[n];
+      for (std::uint32_t e = s.edges; e < s.edges + s.node->next_edges().size(); ++e)
+        s.needed = s.needed || (edge_targets_[e] != NodeIndex::kMissing && states_[edge_targets_[e]].needed);
     }
   }
 
-  void accumulate(Node* node, std::uint32_t slot, const Tensor& grad) {
-    auto& buffer = buffers_[node];
-    if (buffer.size() < node->num_outputs()) buffer.resize(node->num_outputs());
-    Tensor& acc = buffer[slot];
-    acc = acc.defined() ? acc + grad : grad;  // a value used twice sums its gradients
-  }
-
-  std::vector<Tensor> take_buffer(Node* node) {
-    auto it = buffers_.find(node);
-    if (it == buffers_.end()) return std::vector<Tensor>(node->num_outputs());
-    std::vector<Tensor> out = std::move(it->second);
-    buffers_.erase(it);
-    out.resize(node->num_outputs());
-    return out;
+  void accumulate(std::uint32_t index, std::uint32_t slot, Tensor grad) {
+    Tensor& acc = grads_[states_[index].grads + slot];
+    acc = acc.defined() ? acc + grad : std::move(grad);  // a value used twice sums its gradients
   }
 
   static void store_retained(Node* node, const std::vector<Tensor>& grads) {
@@ -135,17 +218,19 @@ class GraphTask {
   }
 
   // Checks each downstream gradient against the input it belongs to, reducing broadcast shapes.
-  void pass_on(Node* node, std::vector<Tensor>& grads) {
+  void pass_on(std::uint32_t index, std::vector<Tensor>& grads) {
+    Node* node = states_[index].node;
     const auto& edges = node->next_edges();
-    if (is_anomaly_enabled())
+    if (anomaly_)
       for (std::size_t i = 0; i < grads.size(); ++i) detail::check_finite(grads[i], *node, "backward gradient", i);
     if (grads.size() != edges.size())
       throw Error(fmt::format("backward of {}: returned {} gradients for {} inputs", node->name(), grads.size(),
                               edges.size()));
+    const std::uint32_t first_edge = states_[index].edges;
     for (std::size_t i = 0; i < edges.size(); ++i) {
       if (!edges[i].fn || !grads[i].defined()) continue;
       const TensorMeta& meta = node->input_meta()[i];
-      Tensor g = grads[i];
+      Tensor g = std::move(grads[i]);
       if (g.shape() != meta.shape) {
         try {
           g = sum_to(g, meta.shape);
@@ -157,18 +242,19 @@ class GraphTask {
       if (g.dtype() != meta.dtype)
         throw Error(fmt::format("backward of {}: gradient {} has dtype {}, but its input has dtype {}", node->name(), i,
                                 dtype_name(g.dtype()), dtype_name(meta.dtype)));
-      accumulate(edges[i].fn.get(), edges[i].input_nr, g);
+      accumulate(edge_targets_[first_edge + i], edges[i].input_nr, std::move(g));
     }
   }
 
   bool keep_graph_, create_graph_;
+  bool anomaly_ = false;
   std::vector<std::shared_ptr<Node>> owned_;  // keeps roots and capture targets alive for the sweep
-  std::vector<Node*> roots_;
-  std::unordered_map<Node*, std::size_t> dependencies_;
-  std::unordered_map<Node*, std::vector<Tensor>> buffers_;
-  std::unordered_map<Node*, std::vector<Capture>> captures_;
-  std::unordered_set<Node*> needed_;
-  std::unordered_set<Node*> seen_ready_;
+  std::vector<Root> roots_;
+  std::vector<Capture> captures_;
+  NodeIndex index_;
+  std::vector<State> states_;
+  std::vector<std::uint32_t> edge_targets_;  // state index of each node's edge targets (kMissing: none)
+  std::vector<Tensor> grads_;                // the gradient buffers of all nodes' outputs
 };
 
 // Seeds the sweep with one gradient per output (ones for one-element outputs when none is given).

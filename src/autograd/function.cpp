@@ -11,7 +11,7 @@ std::vector<Tensor> AutogradContext::get_saved_variables() const {
     throw Error("Function: saved tensors were freed by an earlier backward; pass retain_graph=true to keep them");
   std::vector<Tensor> out;
   out.reserve(saved_.size());
-  for (const SavedTensor& s : saved_) out.push_back(s.unpack(self_, name_));
+  for (const SavedTensor& s : saved_) out.push_back(s.unpack(self_.get(), name_));
   return out;
 }
 

@@ -15,7 +15,8 @@
 
 namespace nabla {
 namespace {
-thread_local bool tl_grad_enabled = true;
+// initial-exec: read by every op; a plain TLS load instead of a __tls_get_addr call.
+[[gnu::tls_model("initial-exec")]] thread_local bool tl_grad_enabled = true;
 std::atomic<std::uint64_t> g_next_sequence_nr{0};
 }  // namespace
 
@@ -56,7 +57,7 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) : is_output_(is_output
   requires_grad_ = t.requires_grad();
 }
 
-Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const char* op) const {
+Tensor SavedTensor::unpack(Node* owner, const char* op) const {
   if (!data_.defined())
     throw Error(fmt::format("{}: trying to backward through the graph a second time (its saved values were freed "
                             "after the first backward); pass retain_graph=true to the first backward",
@@ -70,7 +71,7 @@ Tensor SavedTensor::unpack(const std::shared_ptr<Node>& owner, const char* op) c
   // Reattach the output to the node that is running its backward, for create_graph.
   Tensor t = detail::make_view(data_, data_.shape(), data_.strides(), data_.storage_offset());
   auto& meta = t.impl()->meta();
-  meta.grad_fn = owner;
+  meta.grad_fn = owner != nullptr ? owner->shared_from_this() : nullptr;
   meta.output_nr = output_nr_;
   return t;
 }
@@ -111,18 +112,19 @@ Edge gradient_edge(const Tensor& t) {
 }  // namespace autograd
 
 namespace detail {
-void attach(const std::shared_ptr<autograd::Node>& node, const std::vector<const Tensor*>& inputs, Tensor& out) {
+void attach(const std::shared_ptr<autograd::Node>& node, std::span<const TensorRef> inputs, Tensor& out) {
   auto& edges = node->mutable_next_edges();
   auto& metas = node->mutable_input_meta();
   edges.reserve(inputs.size());
   metas.reserve(inputs.size());
-  for (const Tensor* t : inputs) {
-    if (t->defined() && t->requires_grad()) {
-      edges.push_back(autograd::gradient_edge(*t));
-      metas.push_back({t->shape(), t->dtype()});
+  for (const TensorRef& ref : inputs) {
+    const Tensor& t = *ref.tensor;
+    if (t.defined() && t.requires_grad()) {
+      edges.push_back(autograd::gradient_edge(t));
+      metas.push_back({t.shape(), t.dtype()});
     } else {
       edges.emplace_back();
-      metas.push_back({t->defined() ? t->shape() : Shape{}, t->defined() ? t->dtype() : kFloat32});
+      metas.push_back({t.defined() ? t.shape() : Shape{}, t.defined() ? t.dtype() : kFloat32});
     }
   }
   auto& meta = out.impl()->meta();
@@ -137,7 +139,10 @@ void attach(const std::shared_ptr<autograd::Node>& node, const std::vector<const
 
 // ---- the tensor's autograd methods ----
 namespace {
-detail::AutogradMeta* meta_of(const Tensor& t) { return t.impl()->autograd.get(); }
+detail::AutogradMeta* meta_of(const Tensor& t) {
+  auto& meta = t.impl()->autograd;
+  return meta ? &*meta : nullptr;
+}
 }  // namespace
 
 bool Tensor::requires_grad() const {

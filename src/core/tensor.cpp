@@ -14,19 +14,23 @@
 
 #include "core/parallel.h"
 #include "core/tensor_impl.h"
+#include <nabla/core/allocator.h>
 #include <nabla/core/generator.h>
 
 namespace nabla {
 namespace detail {
 
 Storage::Storage(std::size_t bytes) : nbytes(bytes) {
-  // aligned_alloc wants a multiple of the alignment; keep at least one line so data is never null.
-  const std::size_t rounded = std::max<std::size_t>(64, (bytes + 63) / 64 * 64);
-  data = std::aligned_alloc(64, rounded);
-  if (data == nullptr) throw Error(fmt::format("tensor: cannot allocate {} bytes", bytes));
+  try {
+    data = cached_alloc(bytes);
+  } catch (const std::bad_alloc&) {
+    throw Error(fmt::format("tensor: cannot allocate {} bytes", bytes));
+  }
 }
 
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() { cached_free(data, nbytes); }
+
+std::shared_ptr<TensorImpl> make_impl() { return std::allocate_shared<TensorImpl>(CachingAllocator<TensorImpl>()); }
 
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());
@@ -53,9 +57,10 @@ std::int64_t checked_numel(const Shape& shape, const char* op) {
 }
 
 Tensor make_empty(const Shape& shape, DType dtype) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_impl();
   impl->numel = checked_numel(shape, "tensor");
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(impl->numel) * element_size(dtype));
+  impl->storage = std::allocate_shared<Storage>(CachingAllocator<Storage>(),
+                                                static_cast<std::size_t>(impl->numel) * element_size(dtype));
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -63,7 +68,7 @@ Tensor make_empty(const Shape& shape, DType dtype) {
 }
 
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, std::int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_impl();
   impl->storage = base.impl()->storage;
   impl->numel = checked_numel(shape, "view");
   impl->shape = std::move(shape);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include <nabla/core/tensor.h>
 
@@ -37,13 +38,13 @@ struct TensorImpl {
   std::int64_t offset = 0;
   std::int64_t numel = 1;
   DType dtype = kFloat32;
-  std::unique_ptr<AutogradMeta> autograd;
+  std::optional<AutogradMeta> autograd;  // inline: one allocation less for every recorded output
 
   void* data() const {
     return static_cast<char*>(storage->data) + offset * static_cast<std::int64_t>(element_size(dtype));
   }
   AutogradMeta& meta() {
-    if (!autograd) autograd = std::make_unique<AutogradMeta>();
+    if (!autograd) autograd.emplace();
     return *autograd;
   }
 };
@@ -52,6 +53,8 @@ struct TensorImpl {
 Shape contiguous_strides(const Shape& shape);
 /// Product of sizes, checked against overflow; `op` names the caller in the error.
 std::int64_t checked_numel(const Shape& shape, const char* op);
+/// A new, empty TensorImpl, allocated from the caching allocator.
+std::shared_ptr<TensorImpl> make_impl();
 /// A new contiguous tensor of the shape and dtype, values uninitialised.
 Tensor make_empty(const Shape& shape, DType dtype);
 /// A view of `base`'s storage with other shape/strides/offset (no autograd metadata).

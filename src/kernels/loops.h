@@ -47,6 +47,14 @@ decltype(auto) dispatch_all(DType dtype, F&& f) {
   }
 }
 
+/// parallel_for without building a std::function when the range stays on this thread anyway, as it
+/// does for every small tensor (where that allocation would be a good part of the op's cost).
+template <class F>
+void parallel_loop(std::int64_t n, std::int64_t grain, F&& fn) {
+  if (n >= grain) parallel_for(n, grain, fn);
+  else if (n > 0) fn(std::int64_t{0}, n);
+}
+
 /// t's strides as seen from a tensor of out_shape it broadcasts to (0 along broadcast dims).
 inline Shape broadcast_strides(const Tensor& t, const Shape& out_shape) {
   Shape s(out_shape.size(), 0);
@@ -74,9 +82,9 @@ void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, Row&&
   if (len == 0 || rows == 0) return;
   for (std::size_t k = 0; k < N; ++k) inner[k] = strides[k][nd - 1];
   const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / len);
-  parallel_for(rows, grain, [&](std::int64_t begin, std::int64_t end) {
+  parallel_loop(rows, grain, [&](std::int64_t begin, std::int64_t end) {
     // Multi-index of the first row of this chunk over the outer dims.
-    std::vector<std::int64_t> idx(nd, 0);
+    Shape idx(nd, 0);
     std::array<std::int64_t, N> off{};
     std::int64_t r = begin;
     for (std::size_t d = nd - 1; d-- > 0;) {
@@ -105,7 +113,7 @@ Tensor map_unary(const Tensor& x, F f) {
   T* o = out.data_ptr<T>();
   const T* in = x.data_ptr<T>();
   if (x.is_contiguous()) {
-    parallel_for(x.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+    parallel_loop(x.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) {
       for (std::int64_t i = b; i < e; ++i) o[i] = f(in[i]);
     });
     return out;
@@ -127,7 +135,7 @@ Tensor map_binary(const Tensor& a, const Tensor& b, const Shape& shape, F f) {
   const T* pb = b.data_ptr<T>();
   const auto n = out.numel();
   if (a.is_contiguous() && b.is_contiguous() && a.shape() == shape && b.shape() == shape) {
-    parallel_for(n, kParallelGrain, [&](std::int64_t s, std::int64_t e) {
+    parallel_loop(n, kParallelGrain, [&](std::int64_t s, std::int64_t e) {
       for (std::int64_t i = s; i < e; ++i) o[i] = f(pa[i], pb[i]);
     });
     return out;

@@ -53,7 +53,9 @@ Tensor scalar_like(const Tensor& like, double value) {
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward(a, b, "add", [](auto x, auto y) { return x + y; });
-  return record("add", out, {a, b}, {}, [](const BackwardContext&, const Tensor& g) -> Grads { return {g, g}; });
+  return record("add", out, {a, b}, {}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    return {c.needs_grad(0) ? g : Tensor(), c.needs_grad(1) ? g : Tensor()};
+  });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {

@@ -6,11 +6,16 @@
 #include <utility>
 #include <vector>
 
+#include <nabla/core/allocator.h>
 #include <nabla/core/tensor.h>
 
 namespace nabla::autograd {
 
 class Node;
+
+/// The vectors a node keeps per input, from the caching allocator: a node is made per recorded op.
+template <class T>
+using NodeVector = std::vector<T, detail::CachingAllocator<T>>;
 
 /// Where a gradient goes: input `input_nr` of node `fn` (null fn: nowhere).
 struct Edge {
@@ -30,8 +35,9 @@ class SavedTensor {
  public:
   SavedTensor() = default;
   SavedTensor(const Tensor& t, bool is_output);
-  /// The saved tensor, reattached to `owner` when it was owner's output; throws if modified in place.
-  Tensor unpack(const std::shared_ptr<Node>& owner, const char* op) const;
+  /// The saved tensor, reattached to `owner` (may be null) when it was owner's output; throws if
+  /// modified in place.
+  Tensor unpack(Node* owner, const char* op) const;
   bool defined() const { return data_.defined(); }
   void reset() { data_ = Tensor(); }
 
@@ -60,11 +66,11 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual void release_saved() {}
 
   /// The gates that produced this node's inputs, in input order.
-  const std::vector<Edge>& next_edges() const { return next_edges_; }
-  std::vector<Edge>& mutable_next_edges() { return next_edges_; }
+  const NodeVector<Edge>& next_edges() const { return next_edges_; }
+  NodeVector<Edge>& mutable_next_edges() { return next_edges_; }
   /// Shapes and dtypes of the inputs (for reducing and checking gradients).
-  const std::vector<TensorMeta>& input_meta() const { return input_meta_; }
-  std::vector<TensorMeta>& mutable_input_meta() { return input_meta_; }
+  const NodeVector<TensorMeta>& input_meta() const { return input_meta_; }
+  NodeVector<TensorMeta>& mutable_input_meta() { return input_meta_; }
   /// Number of outputs (a gradient slot each).
   std::uint32_t num_outputs() const { return num_outputs_; }
   void set_num_outputs(std::uint32_t n) { num_outputs_ = n; }
@@ -86,8 +92,8 @@ class Node : public std::enable_shared_from_this<Node> {
   }
 
  protected:
-  std::vector<Edge> next_edges_;
-  std::vector<TensorMeta> input_meta_;
+  NodeVector<Edge> next_edges_;
+  NodeVector<TensorMeta> input_meta_;
   std::uint32_t num_outputs_ = 1;
   std::uint64_t sequence_nr_;
   bool released_ = false;

@@ -9,11 +9,9 @@
 
 #include <nabla/core/dtype.h>
 #include <nabla/core/error.h>
+#include <nabla/core/shape.h>
 
 namespace nabla {
-
-/// Sizes of a tensor's dimensions, outermost first.
-using Shape = std::vector<std::int64_t>;
 
 namespace autograd {
 class Node;
