@@ -346,7 +346,7 @@ int main(int argc, char** argv) {
   std::printf("\nchain: hand-written adjoint %.2f ms = %.2fx primal\n", rows[0].hand_s * 1e3, rows[0].hand_s / rows[0].primal_s);
   std::printf("ADOL-C gradient() on the retained tape (zos_forward + fos_reverse, no retaping): chain %.2f ms, rosenbrock %.2f ms, logistic %.2f ms\n",
               rows[0].adolc_retained_s * 1e3, rows[1].adolc_retained_s * 1e3, rows[2].adolc_retained_s * 1e3);
-  std::printf("nabla tape: %zu bytes per statement (argument end offset, adjoint) + %zu per argument (partial, index)\n",
+  std::printf("nabla tape: %zu bytes per statement (argument start offset, adjoint) + %zu per argument (partial, index)\n",
               nabla::Tape::bytes_per_statement(), nabla::Tape::bytes_per_argument());
   std::printf("ops: elementary operations of the workload; nabla ns/op and bytes/op are per elementary op; ADOL-C ns/op per ADOL-C's own op count (chain %zu, rosenbrock %zu, logistic %zu)\n",
               rows[0].adolc.ops, rows[1].adolc.ops, rows[2].adolc.ops);

@@ -58,7 +58,7 @@ Tape::~Tape() {
     detail::t_active_tape = nullptr;
     detail::t_open_statement = detail::kNoStatement;
   }
-  std::free(ends_);
+  std::free(starts_);
   std::free(partials_);
   std::free(args_);
   std::free(adjoints_);
@@ -77,7 +77,7 @@ void Tape::rewind(std::size_t mark) {
   if (mark < kFirstIndex || mark > size_)
     throw Error(fmt::format("Tape::rewind: mark {} is outside the tape [{}, {}]", mark, kFirstIndex, size_));
   detail::t_open_statement = detail::kNoStatement;
-  if (mark < size_) nargs_ = ends_[mark - 1];  // final: statement `mark` came after it
+  if (mark < size_) nargs_ = starts_[mark];
   size_ = static_cast<std::uint32_t>(mark);
   swept_to_ = std::min(swept_to_, size_ - 1);
 }
@@ -97,8 +97,8 @@ void Tape::reserve(std::size_t n, std::size_t m) {
   if (n > kMax || m > kMax)
     throw Error(fmt::format("Tape::reserve: {} statements or {} arguments exceed the tape's limit of {}", n, m, kMax));
   if (n > capacity_) {
-    ends_ = grow_array(ends_, n);
-    if (capacity_ == 0) ends_[0] = 0;  // slot 0 (constants) has no arguments
+    starts_ = grow_array(starts_, n);
+    if (capacity_ == 0) starts_[0] = 0;  // slot 0 (constants) has no arguments
     capacity_ = static_cast<std::uint32_t>(n);
     ++allocations_;
   }
@@ -131,7 +131,6 @@ void Tape::backward(const Var& y, std::size_t from) {
   // y's statement is closed: a later `y += ...` records a new statement, so that the adjoints of
   // this sweep keep describing what was swept.
   detail::t_open_statement = detail::kNoStatement;
-  if (size_ > kFirstIndex) ends_[size_ - 1] = nargs_;  // the last statement's true end (see ends_)
   // At least slot 0, also for a tape that recorded nothing (a constant output).
   const std::uint32_t need = std::max(capacity_, kFirstIndex);
   if (adjoint_capacity_ < need) {
@@ -152,7 +151,7 @@ void Tape::backward(const Var& y, std::size_t from) {
   swept_to_ = y.index();
   if (y.index() < lo) return;  // a constant, or recorded before `from`: no gradient flows
   a[y.index()] = 1.0;
-  // One pass, statements from last to first; statement i's arguments are [ends[i-1], ends[i]),
+  // One pass, statements from last to first; statement i's arguments are [starts[i], starts[i+1]),
   // so one running argument position k walks the partials and indices backwards, contiguously.
   // Each argument costs one multiply-add into the adjoint of the statement that computed it.
   //
@@ -163,17 +162,18 @@ void Tape::backward(const Var& y, std::size_t from) {
   // every link of the chain of dependent adjoints. Only the first argument is compared, so the
   // other arguments keep the plain loop (comparing every argument cost Rosenbrock 20%; see
   // BENCHMARKS.md). The adjoint is still stored (a[i] = g) for adjoint() to read; nothing waits on it.
-  const std::uint32_t* ends = ends_;
+  const std::uint32_t* starts = starts_;
   const double* partial = partials_;
   const std::uint32_t* arg = args_;
-  std::uint32_t k = ends[y.index()];
+  std::uint32_t k = y.index() + 1 < size_ ? starts[y.index() + 1] : nargs_;  // the end of y's arguments
   double carry = 0.0;    // what statement i + 1 sent to statement i
   bool carried = false;  // whether it sent anything that way
   // Statements [lo, stop) have no arguments (inputs, created before anything was computed from
-  // them, as usual): the loop has nothing to do for them. ends is non-decreasing, so stop is
-  // found by bisection (Rosenbrock's 100,000 inputs were 100,000 idle iterations).
-  const std::uint32_t stop =
-      static_cast<std::uint32_t>(std::upper_bound(ends + lo, ends + y.index() + 1, ends[lo - 1]) - ends);
+  // them, as usual): the loop has nothing to do for them. starts is non-decreasing, so stop is
+  // found by bisection (Rosenbrock's 100,000 inputs were 100,000 idle iterations): the first i
+  // with starts[i + 1] > starts[lo], or y.
+  const std::uint32_t stop = static_cast<std::uint32_t>(
+      std::upper_bound(starts + lo + 1, starts + y.index() + 1, starts[lo]) - starts - 1);
   for (std::uint32_t i = y.index(); i >= stop; --i) {
     double g = a[i];
     if (carried) {
@@ -181,7 +181,7 @@ void Tape::backward(const Var& y, std::size_t from) {
       a[i] = g;  // for adjoint(); stored only here (an unconditional store cost 5-9%)
       carried = false;
     }
-    const std::uint32_t first = ends[i - 1];
+    const std::uint32_t first = starts[i];
     if (k == first) continue;  // an input: no arguments
     for (; k > first + 1;) {
       --k;

@@ -10,7 +10,7 @@
 /// CoDiPack do). `t = x[i+1] - x[i] * x[i]` is one statement with three arguments instead of two
 /// operations with two each, and the reverse sweep has one step per statement.
 ///
-/// The tape is three contiguous arrays: per statement the end of its arguments (a 32-bit offset),
+/// The tape is three contiguous arrays: per statement the start of its arguments (a 32-bit offset),
 /// and per argument its partial (double) and its tape index (32-bit), so statements with 0, 1, 2
 /// or 9 arguments take exactly what they need. The reverse sweep is one loop over them. Nothing is
 /// allocated per operation (the arrays grow by doubling and keep their capacity across
@@ -32,7 +32,6 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -70,8 +69,8 @@ Tape& activate_default_tape();
 /// appends e's arguments to the open statement instead of recording a new one, while it is still
 /// the last statement on the tape. Anything that could let a second holder of the index exist or
 /// a later statement use it closes it: copying a Var that holds it (also into an expression),
-/// recording another statement, backward(), reset(), rewind() and switching the active tape.
-/// (Creating an input does not close it; it makes it no longer the last.)
+/// recording another statement or an input, backward(), reset(), rewind() and switching the
+/// active tape.
 extern constinit thread_local std::uint32_t t_open_statement [[gnu::tls_model("initial-exec")]];
 /// The value of t_open_statement when no statement is open (never a tape index).
 inline constexpr std::uint32_t kNoStatement = 0xffffffffu;
@@ -201,8 +200,9 @@ class Tape {
     if (size_ >= capacity_) [[unlikely]]
       grow(0);
     const std::uint32_t s = size_;
-    store_ends(s, nargs_, nargs_);
-    size_ = s + 1;  // the open statement, if any, is no longer the last: extends() says no
+    starts_[s] = nargs_;
+    size_ = s + 1;
+    detail::t_open_statement = detail::kNoStatement;  // the open statement is no longer the last
     return Var::from_tape(value, s, epoch_);
   }
   /// Forgets every statement (keeping the memory); Vars recorded before become invalid.
@@ -220,7 +220,7 @@ class Tape {
   std::size_t argument_capacity() const { return args_capacity_; }
   /// How many times the tape's buffers were (re)allocated so far.
   std::size_t allocations() const { return allocations_; }
-  /// Bytes of tape memory per statement (the end offset of its arguments, its adjoint) ...
+  /// Bytes of tape memory per statement (the start offset of its arguments, its adjoint) ...
   static constexpr std::size_t bytes_per_statement() { return sizeof(std::uint32_t) + sizeof(double); }
   /// ... and per argument (its partial and its tape index).
   static constexpr std::size_t bytes_per_argument() { return sizeof(double) + sizeof(std::uint32_t); }
@@ -230,7 +230,7 @@ class Tape {
   std::uint32_t epoch() const { return epoch_; }
   /// Statement i (kFirstIndex <= i < size()).
   TapeStatement statement(std::size_t i) const {
-    const std::uint32_t b = ends_[i - 1], e = i + 1 == size_ ? nargs_ : ends_[i];
+    const std::uint32_t b = starts_[i], e = i + 1 == size_ ? nargs_ : starts_[i + 1];
     return {e - b, partials_ + b, args_ + b};
   }
   /// Makes room for at least n statements and m arguments in total.
@@ -263,15 +263,14 @@ class Tape {
       k = nargs_;
     }
     const std::uint32_t end = e.record(partials_, args_, k, 1.0);
-    store_ends(s, k, end);
+    starts_[s] = k;
     nargs_ = end;
     size_ = s + 1;
     detail::t_open_statement = s;
     return s;
   }
-  /// True when statement i can be extended: it is the open one and still the last (an input may
-  /// have been created since; that does not close it, so that variable() stays a few stores).
-  bool extends(std::uint32_t i) const { return i == detail::t_open_statement && i + 1 == size_; }
+  /// True when statement i can be extended: it is the open one (so also the last).
+  static bool extends(std::uint32_t i) { return i == detail::t_open_statement; }
   /// Appends w times expression e's arguments to the last statement (the open one; see
   /// Var::accumulate, which alone calls this).
   template <Expression E>
@@ -282,7 +281,7 @@ class Tape {
       grow(n);
       k = nargs_;
     }
-    nargs_ = e.record(partials_, args_, k, w);  // ends_[size_ - 1] is written when it matters
+    nargs_ = e.record(partials_, args_, k, w);  // statement size_ - 1 now ends at nargs_
   }
   /// Throws nabla::Error when x is not a constant and not recorded on this tape since its reset.
   void check(const Var& x) const {
@@ -292,17 +291,11 @@ class Tape {
 
  private:
   void grow(std::uint32_t args);
-  /// ends_[s - 1] = previous (the previous statement's end: it may have been extended; see ends_)
-  /// and ends_[s] = end, in one 8-byte store.
-  void store_ends(std::uint32_t s, std::uint32_t previous, std::uint32_t end) {
-    const std::uint64_t both = std::uint64_t{previous} | std::uint64_t{end} << 32;
-    std::memcpy(ends_ + (s - 1), &both, sizeof both);
-  }
   double adjoint_outside(const Var& x) const;
-  // ends_[i]: one past statement i's last argument; ends_[0] = 0. For the last statement it may
-  // be behind (extend() only advances nargs_, its true end): the next statement writes it, and
-  // backward() and statement() use nargs_ for the last one.
-  std::uint32_t* ends_ = nullptr;
+  // starts_[i]: statement i's first argument; its arguments are [starts_[i], starts_[i + 1]), and
+  // the last statement's end is nargs_. Starts, not ends: extending the last statement changes
+  // nothing recorded but nargs_.
+  std::uint32_t* starts_ = nullptr;
   double* partials_ = nullptr;         // per argument
   std::uint32_t* args_ = nullptr;      // per argument
   double* adjoints_ = nullptr;         // per statement, allocated by the first backward()
