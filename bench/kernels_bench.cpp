@@ -62,6 +62,31 @@ void linear_forward_backward(benchmark::State& state) {
 }
 BENCHMARK(linear_forward_backward);
 
+// One SGD step of the default `nabla train` MLP (784-256-128-10, ReLU, batch 64, momentum 0.9)
+// on a fixed random batch: the training epoch's inner loop without data loading (938 steps per epoch).
+void mlp_train_step(benchmark::State& state) {
+  const int threads_before = nabla::get_num_threads();
+  nabla::set_num_threads(static_cast<int>(state.range(0)));
+  nabla::manual_seed(0);
+  auto model = std::make_shared<nabla::nn::Sequential>();
+  model->push_back(std::make_shared<nabla::nn::Linear>(784, 256));
+  model->push_back(std::make_shared<nabla::nn::ReLU>());
+  model->push_back(std::make_shared<nabla::nn::Linear>(256, 128));
+  model->push_back(std::make_shared<nabla::nn::ReLU>());
+  model->push_back(std::make_shared<nabla::nn::Linear>(128, 10));
+  nabla::optim::SGD sgd(model->parameters(), nabla::optim::SGDOptions(0.01).momentum(0.9));
+  const Tensor x = nabla::rand({64, 784});
+  const Tensor y = nabla::randint(0, 10, {64});
+  for (auto _ : state) {
+    sgd.zero_grad();
+    Tensor loss = nabla::cross_entropy((*model)(x), y);
+    loss.backward();
+    sgd.step();
+  }
+  nabla::set_num_threads(threads_before);
+}
+BENCHMARK(mlp_train_step)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+
 void conv_forward_backward(benchmark::State& state) {
   const auto c_in = state.range(0), c_out = state.range(1), hw = state.range(2);
   Tensor x = nabla::randn({64, c_in, hw, hw}).requires_grad_();

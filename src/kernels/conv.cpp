@@ -7,28 +7,13 @@
 #include <memory>
 #include <mutex>
 
-#include <cblas.h>
-
 #include <nabla/core/threads.h>
 
 #include "core/parallel.h"
+#include "kernels/gemm.h"
 
 namespace nabla::detail {
 namespace {
-
-// C[m x n] = op(A)·op(B) + beta·C, row-major with explicit leading dimensions.
-void blas_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
-               const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-              static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a, static_cast<blasint>(lda), b,
-              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
-}
-void blas_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,
-               const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-              static_cast<blasint>(n), static_cast<blasint>(k), 1.0, a, static_cast<blasint>(lda), b,
-              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
-}
 
 // Uninitialised scratch, allocated once per call (never per sample).
 template <class T>
@@ -48,9 +33,18 @@ void valid_range(std::int64_t out, std::int64_t stride, std::int64_t offset, std
   hi = std::clamp(hi, lo, out);
 }
 
+// im2col moves rows of tens of elements (an output row each). GCC turns such copy and fill loops
+// into calls to memcpy/memset, whose call and size dispatch cost more than the work at these
+// lengths (~400M calls per CNN epoch); this keeps them as inline loops.
+#if defined(__GNUC__) && !defined(__clang__)
+#define NABLA_INLINE_COPIES __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define NABLA_INLINE_COPIES
+#endif
+
 // Unfolds one sample xs [c, h, w] into col: row (ci, ki, kj), column oy * ow + ox, leading dim ld.
 template <class T>
-void im2col(const Conv2dGeometry& g, const T* xs, T* col, std::int64_t ld) {
+NABLA_INLINE_COPIES void im2col(const Conv2dGeometry& g, const T* xs, T* col, std::int64_t ld) {
   const std::int64_t plane = g.oh * g.ow;
   for (std::int64_t ci = 0; ci < g.c; ++ci)
     for (std::int64_t ki = 0; ki < g.kh; ++ki)
@@ -61,17 +55,18 @@ void im2col(const Conv2dGeometry& g, const T* xs, T* col, std::int64_t ld) {
         valid_range(g.oh, g.sh, yoff, g.h, ylo, yhi);
         valid_range(g.ow, g.sw, xoff, g.w, xlo, xhi);
         const T* src = xs + ci * g.h * g.w;
-        std::fill(dst, dst + ylo * g.ow, T(0));
+        for (std::int64_t i = 0; i < ylo * g.ow; ++i) dst[i] = T(0);
         for (std::int64_t oy = ylo; oy < yhi; ++oy) {
-          T* d = dst + oy * g.ow;
-          const T* s = src + (oy * g.sh + yoff) * g.w + xoff;
-          std::fill(d, d + xlo, T(0));
-          if (g.sw == 1) std::copy(s + xlo, s + xhi, d + xlo);
+          T* __restrict d = dst + oy * g.ow;
+          const T* __restrict s = src + (oy * g.sh + yoff) * g.w + xoff;
+          for (std::int64_t ox = 0; ox < xlo; ++ox) d[ox] = T(0);
+          if (g.sw == 1)
+            for (std::int64_t ox = xlo; ox < xhi; ++ox) d[ox] = s[ox];
           else
             for (std::int64_t ox = xlo; ox < xhi; ++ox) d[ox] = s[ox * g.sw];
-          std::fill(d + xhi, d + g.ow, T(0));
+          for (std::int64_t ox = xhi; ox < g.ow; ++ox) d[ox] = T(0);
         }
-        std::fill(dst + yhi * g.ow, dst + plane, T(0));
+        for (std::int64_t i = yhi * g.ow; i < plane; ++i) dst[i] = T(0);
       }
 }
 
@@ -111,29 +106,13 @@ std::int64_t step_size(const Conv2dGeometry& g) {
   return std::clamp<std::int64_t>(kCacheElements / per_sample, 1, std::max<std::int64_t>(g.n, 1));
 }
 
-// True when each pool thread should take its own share of the batch, running single-threaded GEMMs
-// on steps that stay in its cache (no OpenBLAS threads competing with the pool's); otherwise the
-// whole batch goes through large GEMMs that OpenBLAS splits over its threads.
+// True when each pool thread should take its own share of the batch, running its GEMMs on steps
+// that stay in its cache; otherwise the whole batch goes through large GEMMs that blas_gemm splits
+// over the pool.
 bool per_thread(const Conv2dGeometry& g) {
   const int threads = get_num_threads();
   return threads > 1 && g.n >= threads;
 }
-
-// OpenBLAS single-threaded for the guard's lifetime (the pool threads supply the parallelism).
-class SerialBlas {
- public:
-  SerialBlas() : previous_(openblas_get_num_threads()) {
-    if (previous_ != 1) openblas_set_num_threads(1);
-  }
-  ~SerialBlas() {
-    if (previous_ != 1) openblas_set_num_threads(previous_);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  int previous_;
-};
 
 // Forward of samples [n0, n0 + cnt) with scratch col [rows, cnt·plane] and out [oc, cnt·plane].
 // The inner parallel_for calls run inline when already on a pool thread.
@@ -217,7 +196,6 @@ template <class T>
 void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const std::int64_t plane = g.oh * g.ow, rows = g.c * g.kh * g.kw;
   if (per_thread(g)) {
-    SerialBlas serial;
     const std::int64_t step = step_size(g);
     parallel_for(g.n, 1, [&](std::int64_t s0, std::int64_t s1) {
       auto col = scratch<T>(rows * std::min(step, s1 - s0) * plane);  // once per thread and call
@@ -251,7 +229,6 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* g
     return;
   }
   if (per_thread(g)) {
-    SerialBlas serial;
     const std::int64_t step = step_size(g);
     std::mutex merge;
     bool merged = false;
@@ -288,8 +265,11 @@ void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* g
 
 namespace {
 // One plane of max pooling; sizes by value so that they live in registers (the int64 index stores
-// could otherwise alias them in memory).
-template <class T>
+// could otherwise alias them in memory). Each window starts at its first tap inside the input; a
+// strictly larger value takes over (selects, not branches: random data would mispredict them).
+// With NaNs in the plane (WithNaN), a window holding one takes PyTorch's rule instead: the last NaN
+// of the window wins. Tracking NaNs inside the hot loop cost ~4x, so planes without any skip it.
+template <bool WithNaN, class T>
 void max_pool_plane(const T* xp, T* yp, std::int64_t* ip, std::int64_t w, std::int64_t oh, std::int64_t ow,
                     std::int64_t sh, std::int64_t sw, std::int64_t ph, std::int64_t pw, std::int64_t dh, std::int64_t dw,
                     const std::int64_t* ki0, const std::int64_t* ki1, const std::int64_t* kj0, const std::int64_t* kj1) {
@@ -297,12 +277,21 @@ void max_pool_plane(const T* xp, T* yp, std::int64_t* ip, std::int64_t w, std::i
     const std::int64_t y0 = oy * sh - ph, a0 = ki0[oy], a1 = ki1[oy];
     for (std::int64_t ox = 0; ox < ow; ++ox) {
       const std::int64_t x0 = ox * sw - pw, b0 = kj0[ox], b1 = kj1[ox];
-      // Starts at the first tap inside; a strictly larger value takes over (selects, not branches:
-      // random data would mispredict them). A window holding a NaN is redone with PyTorch's rule,
-      // where every NaN takes over.
+      if (!WithNaN && a1 - a0 == 2 && b1 - b0 == 2 && dh == 1 && dw == 1) {  // 2x2 inside the input
+        const std::int64_t p0 = (y0 + a0) * w + x0 + b0, p2 = p0 + w;
+        T best = xp[p0];
+        std::int64_t at = p0;
+        for (const std::int64_t pos : {p0 + 1, p2, p2 + 1}) {
+          const bool gt = xp[pos] > best;
+          best = gt ? xp[pos] : best;
+          at = gt ? pos : at;
+        }
+        yp[oy * ow + ox] = best;
+        ip[oy * ow + ox] = at;
+        continue;
+      }
       T best = -std::numeric_limits<T>::infinity();
       std::int64_t at = a0 < a1 && b0 < b1 ? (y0 + a0 * dh) * w + x0 + b0 * dw : -1;
-      bool nan = false;
       for (std::int64_t ki = a0; ki < a1; ++ki) {
         const std::int64_t row = (y0 + ki * dh) * w + x0;
         for (std::int64_t kj = b0; kj < b1; ++kj) {
@@ -310,10 +299,9 @@ void max_pool_plane(const T* xp, T* yp, std::int64_t* ip, std::int64_t w, std::i
           const bool gt = v > best;
           best = gt ? v : best;
           at = gt ? row + kj * dw : at;
-          nan |= v != v;
         }
       }
-      if (nan)  // PyTorch's rule leaves the last NaN of the window
+      if constexpr (WithNaN)
         for (std::int64_t ki = a0; ki < a1; ++ki)
           for (std::int64_t kj = b0; kj < b1; ++kj) {
             const std::int64_t pos = (y0 + ki * dh) * w + x0 + kj * dw;
@@ -326,6 +314,13 @@ void max_pool_plane(const T* xp, T* yp, std::int64_t* ip, std::int64_t w, std::i
       ip[oy * ow + ox] = at;
     }
   }
+}
+
+template <class T>
+bool has_nan(const T* x, std::int64_t n) {
+  int nan = 0;  // an int, not a bool, and no early exit: then the loop vectorises
+  for (std::int64_t i = 0; i < n; ++i) nan |= x[i] != x[i];
+  return nan != 0;
 }
 }  // namespace
 
@@ -340,9 +335,12 @@ void max_pool2d_forward(std::int64_t planes, std::int64_t h, std::int64_t w, std
   for (std::int64_t ox = 0; ox < ow; ++ox) valid_range(kw, dw, ox * sw - pw, w, kj0[ox], kj1[ox]);
   const std::int64_t grain = std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(oh * ow * kh * kw, 1));
   parallel_for(planes, grain, [&](std::int64_t p0, std::int64_t p1) {
-    for (std::int64_t p = p0; p < p1; ++p)
-      max_pool_plane(x + p * h * w, y + p * oh * ow, idx + p * oh * ow, w, oh, ow, sh, sw, ph, pw, dh, dw, ki0.data(),
-                     ki1.data(), kj0.data(), kj1.data());
+    for (std::int64_t p = p0; p < p1; ++p) {
+      const T* xp = x + p * h * w;
+      auto* plane = has_nan(xp, h * w) ? &max_pool_plane<true, T> : &max_pool_plane<false, T>;
+      plane(xp, y + p * oh * ow, idx + p * oh * ow, w, oh, ow, sh, sw, ph, pw, dh, dw, ki0.data(), ki1.data(), kj0.data(),
+            kj1.data());
+    }
   });
 }
 

@@ -4,38 +4,83 @@
 
 #include <cblas.h>
 
+#include "core/parallel.h"
+
 namespace nabla::detail {
 namespace {
-// Maps a strided matrix onto CBLAS's (transpose flag, leading dimension) for row-major storage.
+// Maps a strided matrix onto (transposed?, leading dimension) for row-major storage.
 template <class T>
-void layout(const MatrixView<T>& v, std::int64_t rows, std::int64_t cols, CBLAS_TRANSPOSE& trans, blasint& ld) {
+void layout(const MatrixView<T>& v, std::int64_t rows, std::int64_t cols, bool& trans, std::int64_t& ld) {
   if ((v.col_stride == 1 || cols == 1) && (rows == 1 || v.row_stride >= cols)) {
-    trans = CblasNoTrans;  // row-major: element (i, j) at i*ld + j
-    ld = static_cast<blasint>(std::max<std::int64_t>({rows == 1 ? cols : v.row_stride, cols, 1}));
+    trans = false;  // row-major: element (i, j) at i*ld + j
+    ld = std::max<std::int64_t>({rows == 1 ? cols : v.row_stride, cols, 1});
   } else {
-    trans = CblasTrans;  // column-major, i.e. the transpose of a row-major matrix: (i, j) at j*ld + i
-    ld = static_cast<blasint>(std::max<std::int64_t>({cols == 1 ? rows : v.col_stride, rows, 1}));
+    trans = true;  // column-major, i.e. the transpose of a row-major matrix: (i, j) at j*ld + i
+    ld = std::max<std::int64_t>({cols == 1 ? rows : v.col_stride, rows, 1});
   }
+}
+
+void call_blas(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+               const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+              static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a, static_cast<blasint>(lda), b,
+              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+void call_blas(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,
+               const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+              static_cast<blasint>(n), static_cast<blasint>(k), 1.0, a, static_cast<blasint>(lda), b,
+              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+// Below this many multiply-adds (~10 µs on one core) handing half to another thread does not pay.
+constexpr std::int64_t kSplitWork = std::int64_t{1} << 20;
+// Blocks are multiples of the micro-kernel's 16-wide register tile.
+constexpr std::int64_t kBlock = 16;
+
+template <class T>
+void split_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t lda,
+                const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  const bool by_columns = n >= m;
+  const std::int64_t extent = by_columns ? n : m, blocks = (extent + kBlock - 1) / kBlock;
+  if (pool_threads_available() == 1 || m * n * k < kSplitWork || blocks < 2) {
+    call_blas(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  parallel_for(blocks, 2, [&](std::int64_t b0, std::int64_t b1) {
+    const std::int64_t lo = b0 * kBlock, hi = std::min(b1 * kBlock, extent);
+    if (lo >= hi) return;
+    if (by_columns)  // columns [lo, hi) of op(B) and C
+      call_blas(ta, tb, m, hi - lo, k, a, lda, tb ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc);
+    else  // rows [lo, hi) of op(A) and C
+      call_blas(ta, tb, hi - lo, n, k, ta ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc);
+  });
+}
+
+template <class T>
+void gemm_views(MatrixView<T> a, MatrixView<T> b, T* c, std::int64_t m, std::int64_t n, std::int64_t k) {
+  bool ta, tb;
+  std::int64_t lda, ldb;
+  layout(a, m, k, ta, lda);
+  layout(b, k, n, tb, ldb);
+  split_gemm(ta, tb, m, n, k, a.data, lda, b.data, ldb, T(0), c, std::max<std::int64_t>(n, 1));
 }
 }  // namespace
 
-// One body for both precisions: only the CBLAS entry point differs.
-template <class T, class Blas>
-void gemm_with(Blas blas, MatrixView<T> a, MatrixView<T> b, T* c, std::int64_t m, std::int64_t n, std::int64_t k) {
-  CBLAS_TRANSPOSE ta, tb;
-  blasint lda, ldb;
-  layout(a, m, k, ta, lda);
-  layout(b, k, n, tb, ldb);
-  blas(CblasRowMajor, ta, tb, static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), T(1), a.data,
-       lda, b.data, ldb, T(0), c, static_cast<blasint>(std::max<std::int64_t>(n, 1)));
-}
-
 void gemm(MatrixView<float> a, MatrixView<float> b, float* c, std::int64_t m, std::int64_t n, std::int64_t k) {
-  gemm_with<float>(cblas_sgemm, a, b, c, m, n, k);
+  gemm_views(a, b, c, m, n, k);
+}
+void gemm(MatrixView<double> a, MatrixView<double> b, double* c, std::int64_t m, std::int64_t n, std::int64_t k) {
+  gemm_views(a, b, c, m, n, k);
 }
 
-void gemm(MatrixView<double> a, MatrixView<double> b, double* c, std::int64_t m, std::int64_t n, std::int64_t k) {
-  gemm_with<double>(cblas_dgemm, a, b, c, m, n, k);
+void blas_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+               const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  split_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+void blas_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,
+               const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
+  split_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace nabla::detail

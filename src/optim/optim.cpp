@@ -11,6 +11,8 @@
 #include <nabla/ops/arithmetic.h>
 #include <nabla/ops/reduction.h>
 
+#include "core/parallel.h"
+
 namespace nabla::optim {
 namespace {
 // Calls f(T*) with T float or double for a floating tensor.
@@ -120,33 +122,47 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options) : Optimizer(std::move(p
     throw Error("SGD: Nesterov momentum needs momentum > 0 and dampening 0");
 }
 
+namespace {
+// buf ← momentum·buf + (1 − dampening)·d (buf ← d on the first step), then p ← p − lr·(d + momentum·buf)
+// with Nesterov, else p ← p − lr·buf; d = g + weight_decay·p. One pass over memory, operands by value
+// and restrict-qualified so that the loop vectorises.
+template <bool Nesterov, class T>
+void sgd_momentum(T* __restrict p, const T* __restrict g, T* __restrict b, std::int64_t n, T lr, T wd, T mom, T keep,
+                  bool first) {
+  const T decay = first ? T(0) : mom, gain = first ? T(1) : keep;
+  for (std::int64_t k = 0; k < n; ++k) {
+    const T d = g[k] + wd * p[k];
+    const T v = decay * b[k] + gain * d;
+    b[k] = v;
+    if constexpr (Nesterov) p[k] -= lr * (d + mom * v);
+    else p[k] -= lr * v;
+  }
+}
+}  // namespace
+
 void SGD::update(std::size_t i, Tensor& param, const Tensor& grad) {
   const auto& o = options_;
   const double lr = this->lr();
   const bool first = steps_[i] == 1;
   Tensor* buf = o.momentum_ != 0 ? &slot("momentum_buffer", i) : nullptr;
   with_type(param, [&]<class T>() {
-    T* __restrict p = param.data_ptr<T>();
-    const T* __restrict g = grad.data_ptr<T>();
-    const auto n = param.numel();
+    T* p = param.data_ptr<T>();
+    const T* g = grad.data_ptr<T>();
+    T* b = buf != nullptr ? buf->data_ptr<T>() : nullptr;
     const T wd = static_cast<T>(o.weight_decay_), mom = static_cast<T>(o.momentum_), lr_t = static_cast<T>(lr);
     const T keep = static_cast<T>(1 - o.dampening_);
-    if (buf == nullptr) {
-      for (std::int64_t k = 0; k < n; ++k) p[k] -= lr_t * (g[k] + wd * p[k]);
-      return;
-    }
-    // One branch-free loop per case, so each vectorises.
-    T* __restrict b = buf->data_ptr<T>();
-    if (first) {
-      for (std::int64_t k = 0; k < n; ++k) b[k] = g[k] + wd * p[k];
-    } else {
-      for (std::int64_t k = 0; k < n; ++k) b[k] = mom * b[k] + keep * (g[k] + wd * p[k]);
-    }
-    if (o.nesterov_) {
-      for (std::int64_t k = 0; k < n; ++k) p[k] -= lr_t * (g[k] + wd * p[k] + mom * b[k]);
-    } else {
-      for (std::int64_t k = 0; k < n; ++k) p[k] -= lr_t * b[k];
-    }
+    const bool nesterov = o.nesterov_;
+    // Large tensors are split over the pool.
+    detail::parallel_for(param.numel(), detail::kParallelGrain, [=](std::int64_t k0, std::int64_t k1) {
+      if (b == nullptr) {
+        T* __restrict pk = p + k0;
+        const T* __restrict gk = g + k0;
+        for (std::int64_t k = 0; k < k1 - k0; ++k) pk[k] -= lr_t * (gk[k] + wd * pk[k]);
+      } else {
+        if (nesterov) sgd_momentum<true>(p + k0, g + k0, b + k0, k1 - k0, lr_t, wd, mom, keep, first);
+        else sgd_momentum<false>(p + k0, g + k0, b + k0, k1 - k0, lr_t, wd, mom, keep, first);
+      }
+    });
   });
 }
 
