@@ -42,14 +42,19 @@ void softmax_cross_entropy(benchmark::State& state) {
 }
 BENCHMARK(softmax_cross_entropy)->Arg(64)->Arg(1000);
 
+// Square float32 matmul at a given thread count; 1024 at 1 and 2 threads is the sgemm rate that
+// bench/run_all.sh divides each epoch's FLOPs by (the GEMM-bound floor).
 void matmul_square(benchmark::State& state) {
   const auto n = state.range(0);
+  const int threads_before = nabla::get_num_threads();
+  nabla::set_num_threads(static_cast<int>(state.range(1)));
   Tensor a = nabla::randn({n, n}), b = nabla::randn({n, n});
   for (auto _ : state) benchmark::DoNotOptimize(nabla::matmul(a, b));
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate,
                                                  benchmark::Counter::kIs1000);
+  nabla::set_num_threads(threads_before);
 }
-BENCHMARK(matmul_square)->Arg(64)->Arg(256)->Arg(1024);
+BENCHMARK(matmul_square)->ArgNames({"n", "threads"})->Args({64, 2})->Args({256, 2})->Args({1024, 1})->Args({1024, 2})->UseRealTime();
 
 void linear_forward_backward(benchmark::State& state) {
   Tensor x = nabla::randn({64, 784});

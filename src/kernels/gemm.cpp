@@ -33,6 +33,49 @@ void call_blas(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
               static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 
+void call_gemv(bool trans, std::int64_t rows, std::int64_t cols, const float* a, std::int64_t lda, const float* x,
+               std::int64_t incx, float beta, float* y, std::int64_t incy) {
+  cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, static_cast<blasint>(rows), static_cast<blasint>(cols),
+              1.0f, a, static_cast<blasint>(lda), x, static_cast<blasint>(incx), beta, y, static_cast<blasint>(incy));
+}
+void call_gemv(bool trans, std::int64_t rows, std::int64_t cols, const double* a, std::int64_t lda, const double* x,
+               std::int64_t incx, double beta, double* y, std::int64_t incy) {
+  cblas_dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, static_cast<blasint>(rows), static_cast<blasint>(cols),
+              1.0, a, static_cast<blasint>(lda), x, static_cast<blasint>(incx), beta, y, static_cast<blasint>(incy));
+}
+
+// GEMV's y ← M·v + beta·y with y zeroed first when beta is 0: y is fresh (possibly reused) memory,
+// and BLAS implementations differ on whether 0·NaN left there stays NaN.
+template <class T>
+void gemv(bool trans, std::int64_t rows, std::int64_t cols, const T* m, std::int64_t ld, const T* v, std::int64_t incv,
+          T beta, T* y, std::int64_t incy) {
+  if (beta == T(0))
+    for (std::int64_t i = 0, out = trans ? cols : rows; i < out; ++i) y[i * incy] = T(0);
+  call_gemv(trans, rows, cols, m, ld, v, incv, beta, y, incy);
+}
+
+// A matrix-vector product is memory-bound: from this many multiply-adds on, each thread streaming its
+// share of the matrix from its own cache beats one thread streaming all of it.
+constexpr std::int64_t kSplitGemv = std::int64_t{1} << 16;
+
+// y [out] = M · v with M given as (matrix, trans, rows, cols, lda) in GEMV's terms; split over the
+// pool by output element.
+template <class T>
+void split_gemv(bool trans, std::int64_t rows, std::int64_t cols, const T* m, std::int64_t ld, const T* v,
+                std::int64_t incv, T beta, T* y, std::int64_t incy) {
+  const std::int64_t out = trans ? cols : rows, blocks = (out + 15) / 16;
+  if (pool_threads_available() == 1 || rows * cols < kSplitGemv || blocks < 2) {
+    gemv(trans, rows, cols, m, ld, v, incv, beta, y, incy);
+    return;
+  }
+  parallel_for(blocks, 2, [&](std::int64_t b0, std::int64_t b1) {
+    const std::int64_t lo = b0 * 16, hi = std::min(b1 * 16, out);
+    if (lo >= hi) return;
+    if (trans) gemv(true, rows, hi - lo, m + lo, ld, v, incv, beta, y + lo * incy, incy);
+    else gemv(false, hi - lo, cols, m + lo * ld, ld, v, incv, beta, y + lo * incy, incy);
+  });
+}
+
 // Below this many multiply-adds (~10 µs on one core) handing half to another thread does not pay.
 constexpr std::int64_t kSplitWork = std::int64_t{1} << 20;
 // Blocks are multiples of the micro-kernel's 16-wide register tile.
@@ -41,6 +84,15 @@ constexpr std::int64_t kBlock = 16;
 template <class T>
 void split_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t lda,
                 const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  // One row or one column: GEMV, which reads the matrix in place (GEMM would first pack all of it).
+  if (m == 1 && n > 1 && k > 0) {  // c [1 x n] = a-row · op(B): op(B)ᵀ · a
+    split_gemv(!tb, tb ? n : k, tb ? k : n, b, ldb, a, ta ? lda : 1, beta, c, 1);
+    return;
+  }
+  if (n == 1 && m > 1 && k > 0) {  // c [m x 1] = op(A) · b-column
+    split_gemv(ta, ta ? k : m, ta ? m : k, a, lda, b, tb ? 1 : ldb, beta, c, ldc);
+    return;
+  }
   const bool by_columns = n >= m;
   const std::int64_t extent = by_columns ? n : m, blocks = (extent + kBlock - 1) / kBlock;
   if (pool_threads_available() == 1 || m * n * k < kSplitWork || blocks < 2) {

@@ -2,6 +2,8 @@
 // transposed operands, empty sizes), gradcheck, second derivatives and error messages.
 #include <gtest/gtest.h>
 
+#include <nabla/core/threads.h>
+
 #include "op_test_util.h"
 
 namespace nabla::test {
@@ -85,6 +87,41 @@ TEST(Linalg, MatmulLargeMatchesReference) {
   const Tensor a = uniform({64, 70}, -1, 1, kFloat64), b = uniform({70, 33}, -1, 1, kFloat64);
   Shape s;
   EXPECT_TRUE(values_near(matmul(a, b), ref_matmul(a, b, s), 1e-12, 1e-12));
+}
+
+// Large enough to be split over the pool (GEMM by column or row blocks; a single row or column goes
+// to GEMV, split by output element), with every operand layout, at 1 and 2 threads.
+TEST(Linalg, SplitGemmAndGemvEveryLayout) {
+  manual_seed(34);
+  const int threads_before = get_num_threads();
+  struct Case {
+    std::int64_t m, k, n;
+  };
+  for (const int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (DType dt : float_dtypes())
+      for (const Case c : {Case{1, 400, 300}, Case{300, 400, 1}, Case{64, 100, 300}, Case{300, 100, 64}, Case{1, 3, 5}})
+        for (const bool ta : {false, true})
+          for (const bool tb : {false, true}) {
+            // Each operand either stored as is or stored transposed and viewed back.
+            const Tensor a = ta ? uniform({c.k, c.m}, -1, 1, dt).t() : uniform({c.m, c.k}, -1, 1, dt);
+            const Tensor b = tb ? uniform({c.n, c.k}, -1, 1, dt).t() : uniform({c.k, c.n}, -1, 1, dt);
+            Shape s;
+            const double tol = dt == kFloat32 ? 1e-4 : 1e-12;
+            EXPECT_TRUE(values_near(matmul(a, b), ref_matmul(a, b, s), tol, tol))
+                << c.m << "x" << c.k << "x" << c.n << " ta " << ta << " tb " << tb << " threads " << threads;
+          }
+    // A row and a column with stride 2 (BLAS then reads them with an increment).
+    for (DType dt : float_dtypes()) {
+      const Tensor row = uniform({1, 800}, -1, 1, dt).slice(1, 0, 800, 2), col = uniform({800, 1}, -1, 1, dt).slice(0, 0, 800, 2);
+      const Tensor w = uniform({400, 300}, -1, 1, dt), wt = uniform({300, 400}, -1, 1, dt);
+      Shape s;
+      const double tol = dt == kFloat32 ? 1e-4 : 1e-12;
+      EXPECT_TRUE(values_near(matmul(row, w), ref_matmul(row, w, s), tol, tol)) << "strided row, threads " << threads;
+      EXPECT_TRUE(values_near(matmul(wt, col), ref_matmul(wt, col, s), tol, tol)) << "strided column, threads " << threads;
+    }
+  }
+  set_num_threads(threads_before);
 }
 
 TEST(Linalg, MatmulEmptySizes) {
