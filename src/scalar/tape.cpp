@@ -183,7 +183,13 @@ void Tape::backward(const Var& y, std::size_t from) {
     }
     const std::uint32_t first = starts[i];
     if (k == first) continue;  // an input: no arguments
-    for (; k > first + 1;) {
+    for (; k > first + 2; k -= 2) {  // two at a time: independent unless they share a target
+      const std::uint32_t t1 = arg[k - 1], t2 = arg[k - 2];
+      const double c1 = partial[k - 1] * g, c2 = partial[k - 2] * g;
+      a[t1] += c1;
+      a[t2] += c2;
+    }
+    if (k > first + 1) {
       --k;
       a[arg[k]] += partial[k] * g;
     }
