@@ -248,7 +248,15 @@ class Tape {
   /// True when x was recorded on this tape since its last reset (constants: always).
   bool owns(const Var& x) const { return x.index() == 0 || (x.epoch() == epoch_ && x.index() < size_); }
 
-  // ---- recording (used by Var) ----
+  /// Throws nabla::Error when x is not a constant and not recorded on this tape since its reset.
+  void check(const Var& x) const {
+    if (x.index() != 0 && (x.epoch() != epoch_ || x.index() >= size_)) [[unlikely]]
+      detail::throw_stale_var(x.index(), x.epoch(), *this);
+  }
+
+ private:
+  friend class Var;
+  // ---- recording (by Var, on the active tape only: push() opens the statement it records) ----
   /// Records expression e as one statement and opens it (see detail::t_open_statement); returns
   /// its tape index.
   template <Expression E>
@@ -269,8 +277,6 @@ class Tape {
     detail::t_open_statement = s;
     return s;
   }
-  /// True when statement i can be extended: it is the open one (so also the last).
-  static bool extends(std::uint32_t i) { return i == detail::t_open_statement; }
   /// Appends w times expression e's arguments to the last statement (the open one; see
   /// Var::accumulate, which alone calls this).
   template <Expression E>
@@ -283,13 +289,6 @@ class Tape {
     }
     nargs_ = e.record(partials_, args_, k, w);  // statement size_ - 1 now ends at nargs_
   }
-  /// Throws nabla::Error when x is not a constant and not recorded on this tape since its reset.
-  void check(const Var& x) const {
-    if (x.index() != 0 && (x.epoch() != epoch_ || x.index() >= size_)) [[unlikely]]
-      detail::throw_stale_var(x.index(), x.epoch(), *this);
-  }
-
- private:
   void grow(std::uint32_t args);
   double adjoint_outside(const Var& x) const;
   // starts_[i]: statement i's first argument; its arguments are [starts_[i], starts_[i + 1]), and
@@ -691,11 +690,16 @@ inline void Var::accumulate(const E& e, double w) {
   // e contains this Var (z += z * y): then a new statement is recorded, as for any other Var.
   // A Var operand is taken by reference, not copied: z += z must close it here.
   if constexpr (std::same_as<E, Var>) detail::note_copy(e.index());
-  Tape& t = Tape::active();
   const double v = w > 0.0 ? value_ + e.value() : value_ - e.value();
-  if (t.extends(index_) && epoch_ == t.epoch()) {
-    t.extend(e, w);
-  } else if (w > 0.0) {
+  // An open statement was recorded on the active tape (push() runs on it alone, and switching
+  // or destroying the active tape closes it), so there is one: no null check.
+  if (index_ == detail::t_open_statement && epoch_ == detail::t_active_tape->epoch()) [[likely]] {
+    detail::t_active_tape->extend(e, w);
+    value_ = v;
+    return;
+  }
+  Tape& t = Tape::active();
+  if (w > 0.0) {
     index_ = t.push(*this + e);
     epoch_ = t.epoch();
   } else {
@@ -706,9 +710,9 @@ inline void Var::accumulate(const E& e, double w) {
 }
 
 inline void Var::accumulate(double c) {
-  Tape& t = Tape::active();
   const double v = value_ + c;
-  if (!t.extends(index_) || epoch_ != t.epoch()) {
+  if (index_ != detail::t_open_statement || epoch_ != detail::t_active_tape->epoch()) {
+    Tape& t = Tape::active();
     index_ = t.push(*this + c);  // a + c has d/da = 1: the open statement's partials stay right
     epoch_ = t.epoch();
   }
