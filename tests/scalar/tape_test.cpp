@@ -294,7 +294,7 @@ namespace {
 // Statement merging: `z += e` appends e's arguments to z's statement when z holds the open one (the
 // last statement recorded, with no copy of z in existence). Every way a second holder of z's index
 // could appear must keep the gradients of both right.
-struct MergeFixture : ::testing::Test {
+struct ScalarMerge : ::testing::Test {
   Tape tape;
   TapeScope scope{tape};
   const double xv = 1.5, yv = -0.75;
@@ -306,7 +306,7 @@ struct MergeFixture : ::testing::Test {
   }
 };
 
-TEST_F(MergeFixture, AccumulationIntoAFreshVarIsOneStatement) {
+TEST_F(ScalarMerge, AccumulationIntoAFreshVarIsOneStatement) {
   Var z = x * y;
   const auto size = tape.size();
   z += x * 2.0;
@@ -321,7 +321,7 @@ TEST_F(MergeFixture, AccumulationIntoAFreshVarIsOneStatement) {
   EXPECT_DOUBLE_EQ(gy, xv - std::cos(yv));
 }
 
-TEST_F(MergeFixture, CopyThenAccumulateLeavesTheCopyAlone) {
+TEST_F(ScalarMerge, CopyThenAccumulateLeavesTheCopyAlone) {
   Var z = x * y;
   Var copy = z;  // copy construction
   Var assigned;
@@ -341,7 +341,7 @@ TEST_F(MergeFixture, CopyThenAccumulateLeavesTheCopyAlone) {
   EXPECT_DOUBLE_EQ(gy, xv - 3.0);
 }
 
-TEST_F(MergeFixture, CopyOfAnAccumulatedVarMadeMidwayKeepsItsValue) {
+TEST_F(ScalarMerge, CopyOfAnAccumulatedVarMadeMidwayKeepsItsValue) {
   Var z = x * 0.0;
   std::vector<Var> history;
   for (int i = 1; i <= 4; ++i) {
@@ -355,7 +355,7 @@ TEST_F(MergeFixture, CopyOfAnAccumulatedVarMadeMidwayKeepsItsValue) {
   }
 }
 
-TEST_F(MergeFixture, PassingByValueOrMovingCopies) {
+TEST_F(ScalarMerge, PassingByValueOrMovingCopies) {
   Var z = x * y;
   auto identity = [](Var v) { return v; };
   Var passed = identity(z);
@@ -369,7 +369,7 @@ TEST_F(MergeFixture, PassingByValueOrMovingCopies) {
   EXPECT_DOUBLE_EQ(grad(z).first, yv + 1.0);
 }
 
-TEST_F(MergeFixture, VarUsedByALaterStatementIsNotExtended) {
+TEST_F(ScalarMerge, VarUsedByALaterStatementIsNotExtended) {
   Var z = x * y;
   Var u = z * 3.0;  // u's statement uses z's index
   const auto size = tape.size();
@@ -382,7 +382,7 @@ TEST_F(MergeFixture, VarUsedByALaterStatementIsNotExtended) {
   EXPECT_DOUBLE_EQ(gy, 4.0 * xv);
 }
 
-TEST_F(MergeFixture, AccumulatingAnExpressionOfItself) {
+TEST_F(ScalarMerge, AccumulatingAnExpressionOfItself) {
   Var z = x * y;
   z += z;  // 2xy
   EXPECT_DOUBLE_EQ(z.value(), 2.0 * xv * yv);
@@ -400,7 +400,7 @@ TEST_F(MergeFixture, AccumulatingAnExpressionOfItself) {
   EXPECT_NEAR(gy, dw * (xv + xv * xv), 1e-14);
 }
 
-TEST_F(MergeFixture, UnrecordedExpressionBuiltBeforeAnAccumulation) {
+TEST_F(ScalarMerge, UnrecordedExpressionBuiltBeforeAnAccumulation) {
   Var z = x * y;
   const auto e = z * 2.0;  // holds z (a copy): z's statement is closed
   z += x;
@@ -410,7 +410,7 @@ TEST_F(MergeFixture, UnrecordedExpressionBuiltBeforeAnAccumulation) {
   EXPECT_DOUBLE_EQ(grad(z).first, yv + 1.0);
 }
 
-TEST_F(MergeFixture, InputsAndConstantsAreNeverExtended) {
+TEST_F(ScalarMerge, InputsAndConstantsAreNeverExtended) {
   Var in = tape.variable(2.0);
   const Var in_copy = Var::from_tape(in.value(), in.index(), in.epoch());  // same index, no copy made
   auto size = tape.size();
@@ -424,7 +424,7 @@ TEST_F(MergeFixture, InputsAndConstantsAreNeverExtended) {
   EXPECT_DOUBLE_EQ(grad(c).first, 1.0);
 }
 
-TEST_F(MergeFixture, BackwardClosesTheStatement) {
+TEST_F(ScalarMerge, BackwardClosesTheStatement) {
   Var z = x * y;
   auto [gx, gy] = grad(z);
   EXPECT_DOUBLE_EQ(gx, yv);
@@ -434,7 +434,7 @@ TEST_F(MergeFixture, BackwardClosesTheStatement) {
   EXPECT_DOUBLE_EQ(gx, yv + 1.0);
 }
 
-TEST_F(MergeFixture, NestedGradientAndRewindCloseTheStatement) {
+TEST_F(ScalarMerge, NestedGradientAndRewindCloseTheStatement) {
   Var s = x * y;
   const auto inner = nabla::value_and_gradient([](const std::vector<Var>& v) { return v[0] * v[0]; }, {3.0});
   EXPECT_EQ(inner.grad[0], 6.0);
@@ -445,7 +445,7 @@ TEST_F(MergeFixture, NestedGradientAndRewindCloseTheStatement) {
   EXPECT_DOUBLE_EQ(grad(s).first, yv + 1.0);
 }
 
-TEST_F(MergeFixture, SwitchingTapesClosesTheStatement) {
+TEST_F(ScalarMerge, SwitchingTapesClosesTheStatement) {
   Var z = x * y;
   Var copy;
   {
@@ -461,7 +461,7 @@ TEST_F(MergeFixture, SwitchingTapesClosesTheStatement) {
   EXPECT_DOUBLE_EQ(grad(z).first, yv + 1.0);
 }
 
-TEST_F(MergeFixture, LogisticRegressionLoopMatchesAnalyticGradient) {
+TEST_F(ScalarMerge, LogisticRegressionLoopMatchesAnalyticGradient) {
   // nll = sum_i log(1 + exp(z_i)) - t_i z_i, z_i = b + sum_j w_j a_ij: each z_i one statement.
   const int rows = 7, cols = 5;
   std::vector<Var> w;
@@ -493,7 +493,7 @@ TEST_F(MergeFixture, LogisticRegressionLoopMatchesAnalyticGradient) {
     EXPECT_NEAR(tape.adjoint(w[static_cast<std::size_t>(j)]), g[static_cast<std::size_t>(j)], 1e-13) << j;
 }
 
-TEST_F(MergeFixture, SameVarTwiceInAProductTakesOneSlot) {
+TEST_F(ScalarMerge, SameVarTwiceInAProductTakesOneSlot) {
   Var sq = x * x;
   ASSERT_EQ(tape.statement(sq.index()).size, 1u);
   EXPECT_DOUBLE_EQ(grad(sq).first, 2.0 * xv);
