@@ -24,7 +24,7 @@ constexpr std::size_t kMinShift = 6;  // 64 bytes, the alignment
 constexpr std::size_t kClasses = 40;
 // Each thread keeps at most this many bytes of free blocks; beyond it blocks go back to the system.
 // A thread that frees what another allocated (a data loader's batches) is bounded by it too.
-constexpr std::size_t kMaxCachedBytes = std::size_t{256} << 20;
+constexpr std::size_t kMaxCachedBytes = std::size_t{64} << 20;
 
 std::size_t class_of(std::size_t nbytes) {
   return nbytes <= (std::size_t{1} << kMinShift) ? 0 : std::bit_width(nbytes - 1) - kMinShift;
