@@ -8,9 +8,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <random>
 #include <thread>
 #include <vector>
 
+#include <nabla/scalar/dual.h>
 #include <nabla/scalar/var.h>
 
 // Counts every allocation of this test program, so "allocates nothing" is checked, not assumed.
@@ -507,5 +509,56 @@ TEST_F(ScalarMerge, SameVarTwiceInAProductTakesOneSlot) {
   const auto [gx, gy] = grad(mixed);
   EXPECT_DOUBLE_EQ(gx, yv);
   EXPECT_DOUBLE_EQ(gy, xv + 2.0 * yv);
+}
+}  // namespace
+
+namespace {
+// A random program of accumulations, copies, self-references and reuse, run with Var (reverse
+// mode, with statement merging) and with Dual (forward mode, no tape): the gradients must agree.
+template <class T>
+T random_program(const T& x0, const T& x1, unsigned seed) {
+  using std::sin;
+  std::mt19937 rng(seed);
+  std::vector<T> v{x0, x1, x0 * x1, x0 + 1.0};
+  std::vector<T> kept;  // copies taken along the way, summed into the output
+  auto pick = [&] { return static_cast<std::size_t>(rng() % v.size()); };
+  for (int step = 0; step < 60; ++step) {
+    const std::size_t a = pick(), b = pick(), c = pick();
+    const double k = 0.25 + 0.125 * double(rng() % 5);
+    switch (rng() % 10) {
+      case 0: v[a] += v[b] * k; break;
+      case 1: v[a] -= sin(v[b]) * k; break;
+      case 2: v[a] = v[b]; break;
+      case 3: v[a] += v[a]; break;
+      case 4: v[a] += v[a] * v[b] * 0.5; break;
+      case 5: { T tmp = v[a]; v[a] += v[b] * k; v[b] = tmp * k + v[b]; } break;
+      case 6: v[a] = v[b] * v[c] * k; break;
+      case 7: v[a] += k; v[a] -= 0.5 * k; break;
+      case 8: v[a] -= v[b]; break;
+      default: kept.push_back(v[a]); v[a] += v[c] * k; break;
+    }
+    for (T& t : v) t = sin(t) * 1.5;  // keep the values bounded (and record a new statement each)
+    if (rng() % 3 == 0) v[a] += v[b] * k;  // an accumulation into the fresh statement
+  }
+  T y = 0.0;
+  for (const T& t : v) y += t;
+  for (const T& t : kept) y += t * 0.5;
+  return y;
+}
+
+TEST(ScalarMergeRandom, ProgramsAgreeWithForwardMode) {
+  for (unsigned seed = 1; seed <= 200; ++seed) {
+    const double x0 = 0.3 + 0.01 * seed, x1 = -0.7;
+    Tape tape;
+    TapeScope scope(tape);
+    const Var a = tape.variable(x0), b = tape.variable(x1);
+    const Var y = random_program(a, b, seed);
+    tape.backward(y);
+    const nabla::Dual d0 = random_program(nabla::Dual(x0, 1.0), nabla::Dual(x1, 0.0), seed);
+    const nabla::Dual d1 = random_program(nabla::Dual(x0, 0.0), nabla::Dual(x1, 1.0), seed);
+    ASSERT_DOUBLE_EQ(y.value(), d0.value()) << seed;
+    ASSERT_NEAR(tape.adjoint(a), d0.tangent(), 1e-12 * (1.0 + std::fabs(d0.tangent()))) << seed;
+    ASSERT_NEAR(tape.adjoint(b), d1.tangent(), 1e-12 * (1.0 + std::fabs(d1.tangent()))) << seed;
+  }
 }
 }  // namespace

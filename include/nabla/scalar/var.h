@@ -7,8 +7,17 @@
 /// (`Var y = a * b + sin(c);`, `y += ...`, returning it from a function declared to return Var) is
 /// one *statement* recorded: the partial of y with respect to each Var leaf of the expression, the
 /// chain rule inside the expression applied while recording ("pre-accumulation", as Adept and
-/// CoDiPack do). `t = x[i+1] - x[i] * x[i]` is one statement with three arguments instead of two
-/// operations with two each, and the reverse sweep has one step per statement.
+/// CoDiPack do). `t = x[i+1] - x[i] * x[i]` is one statement instead of two operations, and the
+/// reverse sweep has one step per statement. A product of a Var with itself (x * x) is one
+/// argument with the summed partial, so that statement has two arguments, not three.
+///
+/// Accumulation is merged: `z += e` and `z -= e` append e's arguments to z's own statement when
+/// that is the last statement recorded and z is the only Var holding it (the *open* statement,
+/// see detail::t_open_statement), so `for (j) z += w[j] * x[j];` records one statement of n + 1
+/// arguments instead of n chained ones. Copying a Var that holds the open statement (also into an
+/// expression, or passing it by value) closes it, as does recording anything else, so a copy, an
+/// expression built earlier and every later statement keep seeing the value they saw. A Var's
+/// copy constructor is therefore not trivial (it compares one thread-local index).
 ///
 /// The tape is three contiguous arrays: per statement the start of its arguments (a 32-bit offset),
 /// and per argument its partial (double) and its tape index (32-bit), so statements with 0, 1, 2
