@@ -436,6 +436,19 @@ TEST_F(ScalarMerge, BackwardClosesTheStatement) {
   EXPECT_DOUBLE_EQ(gx, yv + 1.0);
 }
 
+TEST_F(ScalarMerge, StaleVarAccumulatedIsReported) {
+  Var z = x * y;
+  Var stale;
+  {
+    Tape other;
+    TapeScope inner(other);
+    stale = other.variable(1.0);
+  }
+  EXPECT_THROW(z += stale, nabla::Error);  // this file builds with NABLA_SCALAR_CHECKS=1
+  EXPECT_THROW(z -= stale, nabla::Error);
+  EXPECT_THROW(z += stale * 2.0, nabla::Error);
+}
+
 TEST_F(ScalarMerge, NestedGradientAndRewindCloseTheStatement) {
   Var s = x * y;
   const auto inner = nabla::value_and_gradient([](const std::vector<Var>& v) { return v[0] * v[0]; }, {3.0});

@@ -137,13 +137,14 @@ class Var {
     return *this;
   }
 
-  /// `*this += w * e` for w = +1 or -1 (what += and -= do). When this Var holds the open
-  /// statement (the last one recorded, and no copy of this Var exists), e's arguments are
-  /// appended to it: `z += w[j] * x[j]` in a loop is one statement. Otherwise one new statement.
+  /// `*this += w * e` for w = +1 or -1 by extending this Var's statement, when it holds the open
+  /// one (the last recorded, and no copy of this Var exists): e's arguments are appended to it,
+  /// so `z += w[j] * x[j]` in a loop is one statement. Returns false, doing nothing, otherwise
+  /// (then += records `z + e` as a new statement).
   template <Expression E>
-  void accumulate(const E& e, double w);
-  /// `*this += c` for a constant c: a value update only, when this Var holds the open statement.
-  void accumulate(double c);
+  bool extend_by(const E& e, double w);
+  /// `*this += c` for a constant c, when this Var holds the open statement: a value update only.
+  bool extend_by(double c);
 
   /// The forward value.
   constexpr double value() const { return value_; }
@@ -287,7 +288,7 @@ class Tape {
     return s;
   }
   /// Appends w times expression e's arguments to the last statement (the open one; see
-  /// Var::accumulate, which alone calls this).
+  /// Var::extend_by, which alone calls this).
   template <Expression E>
   void extend(const E& e, double w) {
     constexpr std::uint32_t n = E::kArgs;
@@ -354,6 +355,32 @@ inline Var& Var::operator=(const E& e) {
   epoch_ = t.epoch();
   value_ = v;
   return *this;
+}
+
+// extend_by() calls no operation (they live in the checked or unchecked inline namespace below;
+// the fallback `z = z + e` is in operator+=, which lives there too).
+template <Expression E>
+inline bool Var::extend_by(const E& e, double w) {
+  // e's Var leaves were copied into e when it was built, which closed this Var's statement if
+  // e contains this Var (z += z * y): then += records a new statement, as for any other Var.
+  // A Var operand is taken by reference, not copied: z += z must close it here.
+  if constexpr (std::same_as<E, Var>) detail::note_copy(e.index());
+  // An open statement was recorded on the active tape (push() runs on it alone, and switching
+  // or destroying the active tape closes it), so there is one: no null check.
+  if (index_ == detail::t_open_statement && epoch_ == detail::t_active_tape->epoch()) [[likely]] {
+    detail::t_active_tape->extend(e, w);
+    value_ = w > 0.0 ? value_ + e.value() : value_ - e.value();
+    return true;
+  }
+  return false;
+}
+
+inline bool Var::extend_by(double c) {
+  if (index_ == detail::t_open_statement && epoch_ == detail::t_active_tape->epoch()) {
+    value_ += c;  // z + c has d/dz = 1: the statement's partials stay right
+    return true;
+  }
+  return false;
 }
 
 /// The value of f at x and its gradient (what value_and_gradient returns).
@@ -512,26 +539,28 @@ inline A operator+(const A& a) {
   return a;
 }
 
-/// a = a + b (appended to a's statement when a holds the open one; see Var::accumulate).
+/// a = a + b (appended to a's statement when a holds the open one; see Var::extend_by).
 template <Expression B>
 inline Var& operator+=(Var& a, const B& b) {
-  a.accumulate(b, 1.0);
+  detail_ops::check(b);  // a Var operand (an expression's were checked when it was built)
+  if (!a.extend_by(b, 1.0)) a = a + b;
   return a;
 }
 /// a = a + constant.
 inline Var& operator+=(Var& a, double b) {
-  a.accumulate(b);
+  if (!a.extend_by(b)) a = a + b;
   return a;
 }
 /// a = a - b (appended to a's statement when a holds the open one).
 template <Expression B>
 inline Var& operator-=(Var& a, const B& b) {
-  a.accumulate(b, -1.0);
+  detail_ops::check(b);
+  if (!a.extend_by(b, -1.0)) a = a - b;
   return a;
 }
 /// a = a - constant.
 inline Var& operator-=(Var& a, double b) {
-  a.accumulate(-b);
+  if (!a.extend_by(-b)) a = a - b;
   return a;
 }
 /// a = a * b.
@@ -692,41 +721,6 @@ inline auto min(double a, const B& b) {
 }
 
 }  // namespace NABLA_SCALAR_OPS_NS
-
-template <Expression E>
-inline void Var::accumulate(const E& e, double w) {
-  // e's Var leaves were copied into e when it was built, which closed this Var's statement if
-  // e contains this Var (z += z * y): then a new statement is recorded, as for any other Var.
-  // A Var operand is taken by reference, not copied: z += z must close it here.
-  if constexpr (std::same_as<E, Var>) detail::note_copy(e.index());
-  const double v = w > 0.0 ? value_ + e.value() : value_ - e.value();
-  // An open statement was recorded on the active tape (push() runs on it alone, and switching
-  // or destroying the active tape closes it), so there is one: no null check.
-  if (index_ == detail::t_open_statement && epoch_ == detail::t_active_tape->epoch()) [[likely]] {
-    detail::t_active_tape->extend(e, w);
-    value_ = v;
-    return;
-  }
-  Tape& t = Tape::active();
-  if (w > 0.0) {
-    index_ = t.push(*this + e);
-    epoch_ = t.epoch();
-  } else {
-    index_ = t.push(*this - e);
-    epoch_ = t.epoch();
-  }
-  value_ = v;
-}
-
-inline void Var::accumulate(double c) {
-  const double v = value_ + c;
-  if (index_ != detail::t_open_statement || epoch_ != detail::t_active_tape->epoch()) {
-    Tape& t = Tape::active();
-    index_ = t.push(*this + c);  // a + c has d/da = 1: the open statement's partials stay right
-    epoch_ = t.epoch();
-  }
-  value_ = v;
-}
 
 }  // namespace nabla
 
