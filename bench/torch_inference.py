@@ -44,23 +44,19 @@ def main():
     model = nn.Sequential(*layers).eval()
     torch.manual_seed(0)
     one, batch = torch.rand(1, 784), torch.rand(1000, 784)
+    def seconds_each(x, runs):
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - t0)
+        return sorted(times)
+
     with torch.no_grad():
-        for _ in range(1000):
-            model(one)
-        latency = []
-        for _ in range(20000):
-            t0 = time.perf_counter()
-            model(one)
-            latency.append(time.perf_counter() - t0)
-        for _ in range(5):
-            model(batch)
-        throughput = []
-        for _ in range(100):
-            t0 = time.perf_counter()
-            model(batch)
-            throughput.append(1000 / (time.perf_counter() - t0))
-    latency.sort()
-    throughput.sort()
+        seconds_each(one, 1000)  # warm-up
+        latency = seconds_each(one, 20000)
+        seconds_each(batch, 5)
+        throughput = sorted(1000 / t for t in seconds_each(batch, 100))
     print(f"latency_us {latency[len(latency) // 2] * 1e6:.2f} throughput_per_s {throughput[len(throughput) // 2]:.0f}")
 
 
