@@ -44,6 +44,7 @@ def main():
     model = nn.Sequential(*layers).eval()
     torch.manual_seed(0)
     one, batch = torch.rand(1, 784), torch.rand(1000, 784)
+
     def seconds_each(x, runs):
         times = []
         for _ in range(runs):
