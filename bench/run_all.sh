@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every side-by-side benchmark in one run (Release build): training epochs (MLP, CNN; nabla vs
 # PyTorch at 1 and 2 threads), inference latency and throughput, the kernel micro-benchmarks and
-# per-op overhead, the scalar workloads vs ADOL-C, and the GEMM-bound floor of each epoch (its GEMM
-# FLOPs divided by the sgemm rate measured here, and nabla's fraction of it).
+# per-op overhead, peak memory, the scalar workloads vs ADOL-C, and the GEMM-bound floor of each
+# epoch (its GEMM FLOPs divided by the sgemm rate measured here, and nabla's fraction of it).
 # Usage: bash bench/run_all.sh [TRAINING_REPEATS]   (default 3; the CNN runs once per cell)
 # OpenBLAS picks its kernels from OPENBLAS_CORETYPE when set; both sides use the same library, so the
 # comparison is fair either way, and the kernel in use is printed first.
@@ -39,6 +39,14 @@ while read -r model threads n _t _r; do
   awk -v m="$model" -v th="$threads" -v f="$flops" -v r="$r" -v n="$n" \
     'BEGIN {floor = f / (r * 1e9); printf "%-5s %8s %12.1f %12.3f %14.3f %14.2f\n", m, th, f / 1e9, floor, n, n / floor}'
 done < <(echo "$training" | grep -E '^(mlp|cnn) ')
+
+echo; echo "== Peak memory (maximum resident set, MiB) of one training epoch at 1 thread"
+peak() { /usr/bin/time -f '%M' "$@" 2>&1 > /dev/null | tail -1 | awk '{printf "%.0f", $1 / 1024}'; }
+printf '%-5s %10s %10s\n' model nabla torch
+for model in mlp cnn; do
+  printf '%-5s %10s %10s\n' "$model" "$(peak build-bench/tools/nabla/nabla train --model "$model" --epochs 1 --threads 1)" \
+    "$(peak /usr/bin/python3 bench/torch_train.py --model "$model" --epochs 1 --threads 1)"
+done
 
 echo; echo "== Scalar workloads vs ADOL-C"
 bash bench/run_scalar.sh
