@@ -2,7 +2,7 @@
 // Convolution, pooling and normalisation kernels over contiguous NCHW memory. Pointers and sizes
 // only: no graph, no Tensor. Convolution is a GEMM over an unfolded input (im2col), done on chunks
 // of the batch so that the scratch stays bounded; unfolding and folding are split over the pool by
-// sample, the GEMMs over OpenBLAS's threads.
+// sample, and so are the GEMMs (by blocks, kernels/gemm.h).
 #include <cstdint>
 #include <vector>
 
