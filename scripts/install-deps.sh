@@ -2,7 +2,7 @@
 # Installs the Debian packages nabla needs with apt-get, skipping those already installed.
 # Usage: scripts/install-deps.sh main   (build the library, examples and CLI)
 #        scripts/install-deps.sh test   (also the test suite: GoogleTest, PyTorch oracle, sanitizers, libFuzzer)
-#        scripts/install-deps.sh bench  (main, plus what bench/ compares against: PyTorch, ADOL-C, Google Benchmark; GNU time for peak memory)
+#        scripts/install-deps.sh bench  (main, plus what bench/ compares against: PyTorch, libtorch, ADOL-C, Google Benchmark; GNU time for peak memory)
 set -euo pipefail
 
 main_packages=(g++ make cmake libopenblas-dev libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev graphviz
@@ -10,7 +10,7 @@ main_packages=(g++ make cmake libopenblas-dev libfmt-dev nlohmann-json3-dev libc
 # clang and its runtime (libFuzzer, sanitizers) build the fuzz targets; Debian bookworm's clang is 14.
 test_packages=(libgtest-dev libgmock-dev python3 python3-torch python3-numpy clang libclang-rt-14-dev)
 
-bench_packages=(python3 python3-torch python3-numpy libadolc-dev libbenchmark-dev time)
+bench_packages=(python3 python3-torch python3-numpy libtorch-dev libadolc-dev libbenchmark-dev time)
 
 packages=("${main_packages[@]}")
 case "${1:-main}" in
