@@ -1,5 +1,5 @@
 // Neural-network ops and losses. Primitives with hand-written backward only where fusing pays
-// (linear, cross_entropy, binary_cross_entropy_with_logits, gelu, erf); the rest are composed.
+// (linear, linear_relu, cross_entropy, binary_cross_entropy_with_logits, gelu, erf); the rest are composed.
 #include <nabla/ops/nn.h>
 
 #include <cmath>
@@ -11,9 +11,11 @@
 #include <nabla/ops/unary.h>
 
 #include "autograd/record.h"
+#include "core/parallel.h"
 #include "kernels/gemm.h"
 #include "kernels/loops.h"
 #include "kernels/reduce.h"
+#include "ops/relu_backward.h"
 
 namespace nabla {
 using detail::BackwardContext;
@@ -38,54 +40,84 @@ constexpr double kInvSqrt2 = 0.70710678118654752440;
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  detail::check_floating(x, "linear");
-  detail::check_floating(weight, "linear");
-  detail::check_same_dtype(x, weight, "linear");
-  if (weight.dim() != 2) throw Error(fmt::format("linear: weight must be 2-D [out, in], got shape {}", weight.shape_string()));
+namespace {
+// relu(v), with NaN passing through as in relu().
+template <class T>
+T relu_value(T v) {
+  return v > 0 || v != v ? v : T(0);
+}
+
+// The affine layer's forward: one GEMM over all leading dims (W read transposed in place), then one
+// pass over the output adding the bias to each row and, when `with_relu`, applying the ReLU.
+Tensor affine_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, bool with_relu, const char* op) {
+  detail::check_floating(x, op);
+  detail::check_floating(weight, op);
+  detail::check_same_dtype(x, weight, op);
+  if (weight.dim() != 2) throw Error(fmt::format("{}: weight must be 2-D [out, in], got shape {}", op, weight.shape_string()));
   if (x.dim() < 1 || x.shape().back() != weight.shape()[1])
-    throw Error(fmt::format("linear: input of shape {} does not fit weight of shape {} (input's last dim must be {})",
+    throw Error(fmt::format("{}: input of shape {} does not fit weight of shape {} (input's last dim must be {})", op,
                             x.shape_string(), weight.shape_string(), weight.shape()[1]));
   const std::int64_t out_features = weight.shape()[0], in_features = weight.shape()[1];
   if (bias.defined()) {
-    detail::check_same_dtype(x, bias, "linear");
+    detail::check_same_dtype(x, bias, op);
     if (bias.shape() != Shape{out_features})
-      throw Error(fmt::format("linear: bias of shape {} does not fit weight of shape {} (expected [{}])", bias.shape_string(),
+      throw Error(fmt::format("{}: bias of shape {} does not fit weight of shape {} (expected [{}])", op, bias.shape_string(),
                               weight.shape_string(), out_features));
   }
-  // Forward: one GEMM over all leading dims, W read transposed in place, bias added to each row.
   const Tensor xc = detail::dense(x), wc = detail::dense(weight);
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
   Tensor out = detail::make_empty(out_shape, x.dtype());
   const std::int64_t rows = in_features == 0 ? x.numel() : x.numel() / std::max<std::int64_t>(in_features, 1);
-  detail::dispatch_floating(x.dtype(), "linear", [&]<class T>() {
+  detail::dispatch_floating(x.dtype(), op, [&]<class T>() {
     T* o = out.data_ptr<T>();
     if (in_features == 0) std::fill(o, o + out.numel(), T(0));
     else if (out.numel() > 0)
       detail::gemm(detail::MatrixView<T>{xc.data_ptr<T>(), in_features, 1},
                    detail::MatrixView<T>{wc.data_ptr<T>(), 1, in_features}, o, rows, out_features, in_features);
-    if (bias.defined()) {
-      const Tensor bc = detail::dense(bias);
-      const T* b = bc.data_ptr<T>();
-      detail::parallel_for(rows, std::max<std::int64_t>(1, detail::kParallelGrain / std::max<std::int64_t>(out_features, 1)),
-                           [&](std::int64_t r0, std::int64_t r1) {
-                             for (std::int64_t r = r0; r < r1; ++r)
-                               for (std::int64_t j = 0; j < out_features; ++j) o[r * out_features + j] += b[j];
-                           });
-    }
+    if (!bias.defined() && !with_relu) return;
+    const Tensor bc = bias.defined() ? detail::dense(bias) : Tensor();
+    const T* b = bias.defined() ? bc.data_ptr<T>() : nullptr;
+    detail::parallel_for(rows, std::max<std::int64_t>(1, detail::kParallelGrain / std::max<std::int64_t>(out_features, 1)),
+                         [&](std::int64_t r0, std::int64_t r1) {
+                           for (std::int64_t r = r0; r < r1; ++r) {
+                             T* row = o + r * out_features;
+                             if (b != nullptr)
+                               for (std::int64_t j = 0; j < out_features; ++j) row[j] += b[j];
+                             if (with_relu)
+                               for (std::int64_t j = 0; j < out_features; ++j) row[j] = relu_value(row[j]);
+                           }
+                         });
   });
-  return record("linear", out, {x, weight, bias}, {x, weight}, [](const BackwardContext& c, const Tensor& g) -> Grads {
-    const Tensor x = c.saved(0), w = c.saved(1);
-    const std::int64_t in = w.shape()[1], outf = w.shape()[0];
-    Tensor gx, gw, gb;
-    if (c.needs_grad(0)) gx = matmul(g, w);  // dX = dY · W
-    if (c.needs_grad(1) || c.needs_grad(2)) {
-      const Tensor g2 = g.reshape({-1, outf});
-      if (c.needs_grad(1)) gw = matmul(g2.t(), x.reshape({-1, in}));  // dW = dYᵀ · X
-      if (c.needs_grad(2)) gb = sum(g2, 0);                              // db = Σ dY over rows
-    }
-    return {gx, gw, gb};
+  return out;
+}
+
+// The affine layer's backward from the gradient g of its (pre-activation) output, with x and W saved
+// as saved(0) and saved(1): dX = dY·W, dW = dYᵀ·X, db = Σ dY over rows.
+Grads affine_backward(const BackwardContext& c, const Tensor& g) {
+  const Tensor x = c.saved(0), w = c.saved(1);
+  const std::int64_t in = w.shape()[1], outf = w.shape()[0];
+  Tensor gx, gw, gb;
+  if (c.needs_grad(0)) gx = matmul(g, w);
+  if (c.needs_grad(1) || c.needs_grad(2)) {
+    const Tensor g2 = g.reshape({-1, outf});
+    if (c.needs_grad(1)) gw = matmul(g2.t(), x.reshape({-1, in}));
+    if (c.needs_grad(2)) gb = sum(g2, 0);
+  }
+  return {gx, gw, gb};
+}
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const Tensor out = affine_forward(x, weight, bias, false, "linear");
+  return record("linear", out, {x, weight, bias}, {x, weight}, affine_backward);
+}
+
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  const Tensor out = affine_forward(x, weight, bias, true, "linear_relu");
+  // The ReLU's mask comes from the output (positive where the pre-activation was), as relu() does.
+  return record("linear_relu", out, {x, weight, bias}, {x, weight, out}, [](const BackwardContext& c, const Tensor& g) {
+    return affine_backward(c, detail::relu_backward(g, c.saved(2).detach()));
   });
 }
 

@@ -8,6 +8,7 @@
 #include <nabla/ops/arithmetic.h>
 
 #include "autograd/record.h"
+#include "ops/relu_backward.h"
 #include "kernels/loops.h"
 
 namespace nabla {
@@ -79,9 +80,7 @@ Tensor sigmoid(const Tensor& x) {
   });
 }
 
-namespace {
-// g where y > 0, else 0, in one pass: relu's backward. It is linear in g, so its own backward is
-// the same mask applied to the incoming gradient (y is a constant here).
+namespace detail {
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
   Tensor out = detail::dispatch_floating(g.dtype(), "relu_backward", [&]<class T>() {
     return detail::map_binary<T>(g, y, g.shape(), [](T gv, T yv) { return yv > 0 ? gv : T(0); });
@@ -90,14 +89,14 @@ Tensor relu_backward(const Tensor& g, const Tensor& y) {
     return {relu_backward(gg, c.saved(0))};
   });
 }
-}  // namespace
+}  // namespace detail
 
 Tensor relu(const Tensor& x) {
   // NaN passes through (v != v), as in PyTorch, instead of becoming 0.
   Tensor y = unary_forward(x, "relu", [](auto v) { return v > 0 || v != v ? v : decltype(v)(0); });
   // The gradient passes where the output is positive; at 0 it is 0, as in PyTorch.
   return record("relu", y, {x}, {y}, [](const BackwardContext& c, const Tensor& g) -> Grads {
-    return {relu_backward(g, c.saved(0).detach())};
+    return {detail::relu_backward(g, c.saved(0).detach())};
   });
 }
 

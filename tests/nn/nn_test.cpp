@@ -136,6 +136,31 @@ TEST(LinearGradcheck, SecondDerivatives) {
                                        {nabla::nntest::leaf({3, 2}), nabla::nntest::leaf({2, 2}), nabla::nntest::leaf({2})}));
 }
 
+TEST(LinearReluGradcheck, WithAndWithoutBiasAndSecondDerivatives) {
+  nabla::manual_seed(8);
+  EXPECT_TRUE(grad_ok([](const auto& v) { return nabla::linear_relu(v[0], v[1], v[2]); },
+                      {nabla::nntest::leaf({4, 3}), nabla::nntest::leaf({5, 3}), nabla::nntest::leaf({5})}));
+  EXPECT_TRUE(grad_ok([](const auto& v) { return nabla::linear_relu(v[0], v[1]); },
+                      {nabla::nntest::noncontig_leaf({2, 3, 4}), nabla::nntest::leaf({5, 4})}));
+  EXPECT_TRUE(nabla::nntest::gradgrad_ok([](const auto& v) { return nabla::tanh(nabla::linear_relu(v[0], v[1], v[2])); },
+                                       {nabla::nntest::leaf({3, 2}), nabla::nntest::leaf({4, 2}), nabla::nntest::leaf({4})}));
+}
+
+TEST(LinearRelu, SameValuesAndGradientsAsLinearThenRelu) {
+  nabla::manual_seed(9);
+  for (const nabla::DType dt : {nabla::kFloat32, nabla::kFloat64}) {
+    const Tensor x = nabla::randn({64, 30}, dt).requires_grad_(), w = nabla::randn({20, 30}, dt).requires_grad_();
+    const Tensor b = nabla::randn({20}, dt).requires_grad_(), up = nabla::randn({64, 20}, dt);
+    const Tensor fused = nabla::linear_relu(x, w, b), plain = nabla::relu(nabla::linear(x, w, b));
+    EXPECT_EQ(fused.to_vector<double>(), plain.to_vector<double>());
+    const auto g_fused = nabla::autograd::grad({nabla::sum(fused * up)}, {x, w, b});
+    const auto g_plain = nabla::autograd::grad({nabla::sum(plain * up)}, {x, w, b});
+    for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(g_fused[i].to_vector<double>(), g_plain[i].to_vector<double>()) << i;
+  }
+  EXPECT_TRUE(throws_error([] { nabla::linear_relu(nabla::zeros({2, 5}), nabla::zeros({3, 4})); },
+                           {"linear_relu", "[2, 5]", "[3, 4]", "must be 4"}));
+}
+
 TEST(Linear, GradientsOfTheModuleAreXtDy) {
   // dW = dYᵀ X and db = Σ dY, with dY = 1 from sum().
   nn::Linear fc(2, 1, true, nabla::kFloat64);
@@ -215,8 +240,13 @@ TEST(Sequential, ForwardChainsTheModules) {
   const Tensor x = nabla::nntest::leaf({5, 3});
   auto fc0 = std::static_pointer_cast<nn::Linear>((*net)[0]);
   auto fc2 = std::static_pointer_cast<nn::Linear>((*net)[2]);
+  // Linear followed by ReLU runs fused (linear_relu): bit-identical values and gradients.
   const Tensor want = nabla::linear(nabla::relu(nabla::linear(x, fc0->weight(), fc0->bias())), fc2->weight(), fc2->bias());
-  EXPECT_EQ((*net)(x).to_vector<double>(), want.to_vector<double>());
+  const Tensor got = (*net)(x);
+  EXPECT_EQ(got.to_vector<double>(), want.to_vector<double>());
+  const auto g_got = nabla::autograd::grad({nabla::sum(got * got)}, {x, fc0->weight(), fc0->bias()});
+  const auto g_want = nabla::autograd::grad({nabla::sum(want * want)}, {x, fc0->weight(), fc0->bias()});
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(g_got[i].to_vector<double>(), g_want[i].to_vector<double>()) << i;
 }
 
 TEST(StateDict, RoundTripCopiesValuesInPlace) {

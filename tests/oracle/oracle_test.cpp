@@ -91,6 +91,8 @@ const std::map<std::string, OpFn>& op_table() {
       {"log_softmax", [](auto& x, auto& a) { return nabla::log_softmax(x[0], idx(a, "dim")); }},
       // linear algebra
       {"matmul", [](auto& x, auto&) { return nabla::matmul(x[0], x[1]); }},
+      {"linear", [](auto& x, auto&) { return nabla::linear(x[0], x[1], x.size() > 2 ? x[2] : nabla::Tensor()); }},
+      {"linear_relu", [](auto& x, auto&) { return nabla::linear_relu(x[0], x[1], x.size() > 2 ? x[2] : nabla::Tensor()); }},
       // shape, views, joining, indexing
       {"reshape", [](auto& x, auto& a) { return nabla::reshape(x[0], shape_arg(a, "shape")); }},
       {"transpose", [](auto& x, auto& a) { return nabla::transpose(x[0], idx(a, "dim0"), idx(a, "dim1")); }},

@@ -186,6 +186,8 @@ OPS = {
     "softmax": lambda x, a: torch.softmax(x[0], a["dim"]),
     "log_softmax": lambda x, a: torch.log_softmax(x[0], a["dim"]),
     "matmul": lambda x, a: torch.matmul(x[0], x[1]),
+    "linear": lambda x, a: torch.nn.functional.linear(*x),
+    "linear_relu": lambda x, a: torch.relu(torch.nn.functional.linear(*x)),
     "reshape": lambda x, a: x[0].reshape(a["shape"]),
     "transpose": lambda x, a: x[0].transpose(a["dim0"], a["dim1"]),
     "permute": lambda x, a: x[0].permute(*a["dims"]),
@@ -445,6 +447,10 @@ def gen_matmul():
     add_case("matmul", [strided(randn, [3, 4], 1), strided(randn, [4, 2], 0)], desc="strided")
     add_case("matmul", [plain(randn(3, 4)), plain(randn(4, 5), False)], desc="b_const")
     add_case("matmul", [plain(randn(3, 0)), plain(randn(0, 2))], desc="empty_inner")
+    for op in ["linear", "linear_relu"]:
+        add_case(op, [plain(randn(5, 4)), plain(randn(3, 4)), plain(randn(3))])
+        add_case(op, [plain(randn(2, 5, 4)), transposed(randn, [3, 4])], desc="batched_no_bias_wT")
+        add_case(op, [plain(randn(5, 4)), plain(randn(3, 4)), plain(randn(3))], desc="hvp", order=2)
 
 
 def gen_shape():

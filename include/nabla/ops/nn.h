@@ -10,6 +10,10 @@ namespace nabla {
 /// x · weightᵀ + bias for x [..., in], weight [out, in], bias [out] (or undefined): the affine layer.
 /// Backward: dX = dY·W, dW = dYᵀ·X, db = Σ dY.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+/// relu(linear(x, weight, bias)) as one op: the bias and the ReLU are applied in one pass over the
+/// GEMM's output, and backward masks the gradient in one pass before the affine layer's backward.
+/// Same values and gradients as the two ops; nn::Sequential uses it for a Linear followed by a ReLU.
+Tensor linear_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 /// x where x > 0, else slope * x.
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 /// x · Φ(x) with Φ the standard normal CDF (exact, as PyTorch's default GELU).
