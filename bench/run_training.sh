@@ -5,6 +5,9 @@
 # one-epoch runs. Usage: bench/run_training.sh [REPEATS] [MODELS...]   (defaults: 3, mlp cnn)
 # Rows: model threads nabla_s torch_s libtorch_s nabla/torch nabla/libtorch; the libtorch cells are `-`
 # when bench/libtorch_bench is not built (Torch not found: Debian libtorch-dev).
+# PyTorch and libtorch run with OMP_WAIT_POLICY=PASSIVE: with OpenMP's default spin-waiting, their
+# two-thread epochs on these two shared cores took 30-90x longer than one thread (threads spinning
+# against each other and other jobs); passive waiting is their better setting here.
 set -euo pipefail
 bash "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/install-deps.sh" bench
 cd "$(dirname "$0")/.."
@@ -29,12 +32,12 @@ nabla_epoch() {  # model threads
 }
 torch_epoch() {
   for _ in $(seq "$repeats"); do
-    /usr/bin/python3 bench/torch_train.py --model "$1" --epochs 1 --threads "$2" | awk '{print $NF}'
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_train.py --model "$1" --epochs 1 --threads "$2" | awk '{print $NF}'
   done | median
 }
 libtorch_epoch() {
   for _ in $(seq "$repeats"); do
-    "$libtorch" train --model "$1" --epochs 1 --threads "$2" | awk '{print $NF}'
+    OMP_WAIT_POLICY=PASSIVE "$libtorch" train --model "$1" --epochs 1 --threads "$2" | awk '{print $NF}'
   done | median
 }
 
