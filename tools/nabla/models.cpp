@@ -105,7 +105,7 @@ void write_spec(const ModelSpec& spec, io::Metadata& metadata) {
   metadata["hidden"] = format_hidden(spec.hidden);
   metadata["inputs"] = std::to_string(spec.inputs);
   metadata["classes"] = std::to_string(spec.classes);
-  metadata["batchnorm"] = spec.batchnorm ? "1" : "0";
+  metadata["batchnorm"] = std::to_string(spec.batchnorm ? 1 : 0);  // not = "1"/"0": GCC 12 -Wrestrict false positive
   metadata["dropout"] = fmt::format("{}", spec.dropout);
 }
 
