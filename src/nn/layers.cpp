@@ -58,7 +58,8 @@ Tensor Sequential::forward(const Tensor& x) {
     const Module& m = *children[i].second;
     // A Linear followed by a ReLU (exactly those classes, not subclasses that may override forward)
     // runs as the fused linear_relu: same values and gradients, one pass and one graph node fewer.
-    if (i + 1 < children.size() && typeid(m) == typeid(Linear) && typeid(*children[i + 1].second) == typeid(ReLU)) {
+    const Module* next = i + 1 < children.size() ? children[i + 1].second.get() : nullptr;
+    if (next != nullptr && typeid(m) == typeid(Linear) && typeid(*next) == typeid(ReLU)) {
       const auto& linear_layer = static_cast<const Linear&>(m);
       out = linear_relu(out, linear_layer.weight(), linear_layer.bias());
       ++i;

@@ -219,7 +219,7 @@ TEST(SafetensorsBadInput, TruncatedFile) {
   const auto path = dir.file("t.safetensors");
   io::save_safetensors(path, sample());
   Bytes b = read_bytes(path);
-  b.resize(b.size() - 3);
+  b.erase(b.end() - 3, b.end());  // not resize(size - 3): GCC 12 then warns of a huge memset
   nabla::test::write_file(path, b);
   EXPECT_CONTAINS(error_of([&] { io::load_safetensors(path); }), "tensor 'steps': data_offsets [40, 56] run past the 53 bytes");
 }
