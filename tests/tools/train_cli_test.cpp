@@ -365,6 +365,18 @@ TEST_F(TrainCli, ResumeGivesTheSameParametersAsAnUninterruptedRun) {
   expect_same_checkpoint(whole, parts);
 }
 
+// Runs `nabla train args`, sends SIGINT as soon as the first progress line shows that an epoch is
+// under way, and waits for the exit.
+Result interrupt_mid_epoch(const std::vector<std::string>& args, const fs::path& cwd) {
+  const Child c = spawn(args, cwd);
+  if (c.pid <= 0) return Result{-1, 0, "", "spawn failed"};
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (slurp(c.out).find(" batch ") == std::string::npos && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(c.pid, SIGINT);
+  return wait_for(c);
+}
+
 TEST_F(TrainCli, SigintWritesACheckpointAndResumesExactly) {
   const fs::path whole = dir_ / "whole.safetensors", ckpt = dir_ / "interrupted.safetensors";
   const std::vector<std::string> common{"--hidden", "256,128", "--batch", "16", "--dropout", "0.1", "--epochs", "2"};
@@ -372,14 +384,7 @@ TEST_F(TrainCli, SigintWritesACheckpointAndResumesExactly) {
     more.insert(more.begin(), common.begin(), common.end());
     return train_args(medium(), more);
   };
-  // Interrupted as soon as the first progress line shows that an epoch is under way.
-  const Child c = spawn(with({"--save", ckpt.string()}), dir_.path);
-  ASSERT_GT(c.pid, 0);
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (slurp(c.out).find(" batch ") == std::string::npos && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(c.pid, SIGINT);
-  const Result r = wait_for(c);
+  const Result r = interrupt_mid_epoch(with({"--save", ckpt.string()}), dir_.path);
   ASSERT_EQ(r.code, 130) << r.out << r.err;
   EXPECT_NE(r.out.find("interrupted in epoch 1 after batch"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("checkpoint written to " + ckpt.string()), std::string::npos) << r.out;
@@ -399,13 +404,7 @@ TEST_F(TrainCli, SigintWritesACheckpointAndResumesExactly) {
 }
 
 TEST_F(TrainCli, SigintWithoutSaveSaysNothingWasWritten) {
-  const Child c = spawn(train_args(medium(), {"--hidden", "256,128", "--batch", "16", "--epochs", "1"}), dir_.path);
-  ASSERT_GT(c.pid, 0);
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (slurp(c.out).find(" batch ") == std::string::npos && Clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(c.pid, SIGINT);
-  const Result r = wait_for(c);
+  const Result r = interrupt_mid_epoch(train_args(medium(), {"--hidden", "256,128", "--batch", "16", "--epochs", "1"}), dir_.path);
   EXPECT_EQ(r.code, 130) << r.out << r.err;
   EXPECT_NE(r.out.find("no --save given, so nothing was written"), std::string::npos) << r.out;
 }
