@@ -44,14 +44,26 @@ void call_gemv(bool trans, std::int64_t rows, std::int64_t cols, const double* a
               1.0, a, static_cast<blasint>(lda), x, static_cast<blasint>(incx), beta, y, static_cast<blasint>(incy));
 }
 
-// GEMV's y ← M·v + beta·y with y zeroed first when beta is 0: y is fresh (possibly reused) memory,
-// and BLAS implementations differ on whether 0·NaN left there stays NaN.
+// GEMV's y ← M·v + beta·y. With beta 0, y is zeroed here and accumulated into: y is fresh (possibly
+// reused) memory, and BLAS implementations differ on whether 0·NaN left there stays NaN.
 template <class T>
 void gemv(bool trans, std::int64_t rows, std::int64_t cols, const T* m, std::int64_t ld, const T* v, std::int64_t incv,
           T beta, T* y, std::int64_t incy) {
   if (beta == T(0))
     for (std::int64_t i = 0, out = trans ? cols : rows; i < out; ++i) y[i * incy] = T(0);
-  call_gemv(trans, rows, cols, m, ld, v, incv, beta, y, incy);
+  call_gemv(trans, rows, cols, m, ld, v, incv, beta == T(0) ? T(1) : beta, y, incy);
+}
+
+// Blocks are multiples of the GEMM micro-kernel's 16-wide register tile.
+constexpr std::int64_t kBlock = 16;
+
+// Calls fn(lo, hi) on one run of whole blocks of [0, extent) per pool thread.
+template <class F>
+void for_block_ranges(std::int64_t extent, const F& fn) {
+  parallel_for((extent + kBlock - 1) / kBlock, 2, [&](std::int64_t b0, std::int64_t b1) {
+    const std::int64_t lo = b0 * kBlock, hi = std::min(b1 * kBlock, extent);
+    if (lo < hi) fn(lo, hi);
+  });
 }
 
 // A matrix-vector product is memory-bound: from this many multiply-adds on, each thread streaming its
@@ -63,14 +75,12 @@ constexpr std::int64_t kSplitGemv = std::int64_t{1} << 16;
 template <class T>
 void split_gemv(bool trans, std::int64_t rows, std::int64_t cols, const T* m, std::int64_t ld, const T* v,
                 std::int64_t incv, T beta, T* y, std::int64_t incy) {
-  const std::int64_t out = trans ? cols : rows, blocks = (out + 15) / 16;
-  if (pool_threads_available() == 1 || rows * cols < kSplitGemv || blocks < 2) {
+  const std::int64_t out = trans ? cols : rows;
+  if (pool_threads_available() == 1 || rows * cols < kSplitGemv || out <= kBlock) {
     gemv(trans, rows, cols, m, ld, v, incv, beta, y, incy);
     return;
   }
-  parallel_for(blocks, 2, [&](std::int64_t b0, std::int64_t b1) {
-    const std::int64_t lo = b0 * 16, hi = std::min(b1 * 16, out);
-    if (lo >= hi) return;
+  for_block_ranges(out, [&](std::int64_t lo, std::int64_t hi) {
     if (trans) gemv(true, rows, hi - lo, m + lo, ld, v, incv, beta, y + lo * incy, incy);
     else gemv(false, hi - lo, cols, m + lo * ld, ld, v, incv, beta, y + lo * incy, incy);
   });
@@ -78,8 +88,6 @@ void split_gemv(bool trans, std::int64_t rows, std::int64_t cols, const T* m, st
 
 // Below this many multiply-adds (~10 µs on one core) handing half to another thread does not pay.
 constexpr std::int64_t kSplitWork = std::int64_t{1} << 20;
-// Blocks are multiples of the micro-kernel's 16-wide register tile.
-constexpr std::int64_t kBlock = 16;
 
 template <class T>
 void split_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t lda,
@@ -94,14 +102,12 @@ void split_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k
     return;
   }
   const bool by_columns = n >= m;
-  const std::int64_t extent = by_columns ? n : m, blocks = (extent + kBlock - 1) / kBlock;
-  if (pool_threads_available() == 1 || m * n * k < kSplitWork || blocks < 2) {
+  const std::int64_t extent = by_columns ? n : m;
+  if (pool_threads_available() == 1 || m * n * k < kSplitWork || extent <= kBlock) {
     call_blas(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  parallel_for(blocks, 2, [&](std::int64_t b0, std::int64_t b1) {
-    const std::int64_t lo = b0 * kBlock, hi = std::min(b1 * kBlock, extent);
-    if (lo >= hi) return;
+  for_block_ranges(extent, [&](std::int64_t lo, std::int64_t hi) {
     if (by_columns)  // columns [lo, hi) of op(B) and C
       call_blas(ta, tb, m, hi - lo, k, a, lda, tb ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc);
     else  // rows [lo, hi) of op(A) and C
