@@ -48,8 +48,9 @@ int main(int argc, char** argv) {
   const auto forward = [&](const Tensor& x) {
     Tensor h = x;
     for (std::size_t i = 0; i < layers.size(); ++i) {
-      h = nabla::linear(h, layers[i].first, layers[i].second);
-      if (i + 1 < layers.size()) h = nabla::relu(h);
+      // Hidden layers as nn::Sequential runs them: Linear and ReLU fused into one op.
+      h = i + 1 < layers.size() ? nabla::linear_relu(h, layers[i].first, layers[i].second)
+                                : nabla::linear(h, layers[i].first, layers[i].second);
     }
     return h;
   };
