@@ -288,6 +288,45 @@ TEST(MaxPool2d, GradientGoesOnlyToTheArgMax) {
   EXPECT_TRUE(nabla::test::values_near(q.grad(), {0, 1, 2, 0, 0, 0, 0, 0}, 0));
 }
 
+// 2x2 windows with stride 2 have their own vectorised kernel: against a brute-force max gate, with
+// ties (small integers: the first maximum in row-major window order wins), rows wider than its
+// 64-output chunks, an odd size whose last row and column no window reads, and one plane holding a
+// NaN (that plane falls back to the general kernel; the others must not).
+TEST(MaxPool2d, TwoByTwoStrideTwoKernelMatchesBruteForce) {
+  const std::int64_t n = 2, c = 3, h = 7, w = 133, oh = h / 2, ow = w / 2;
+  for (const nabla::DType dtype : {nabla::kFloat32, nabla::kFloat64}) {
+    std::vector<double> v(static_cast<std::size_t>(n * c * h * w));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>((i * 7919 + i / 5) % 5);
+    v[static_cast<std::size_t>(4 * h * w + 3 * w + 10)] = std::nan("");  // plane 4, window (1, 5)
+    const Tensor x = nabla::tensor(v, {n, c, h, w}, dtype).requires_grad_();
+    const Tensor y = nabla::max_pool2d(x, 2);
+    ASSERT_EQ(y.shape(), (Shape{n, c, oh, ow}));
+    std::vector<double> gy(static_cast<std::size_t>(n * c * oh * ow)), expect_y(gy.size()), expect_gx(v.size(), 0.0);
+    for (std::size_t i = 0; i < gy.size(); ++i) gy[i] = static_cast<double>(i % 13 + 1);
+    for (std::int64_t p = 0; p < n * c; ++p)
+      for (std::int64_t i = 0; i < oh; ++i)
+        for (std::int64_t j = 0; j < ow; ++j) {
+          std::int64_t at = -1;
+          for (const std::int64_t q : {p * h * w + 2 * i * w + 2 * j, p * h * w + 2 * i * w + 2 * j + 1,
+                                       p * h * w + (2 * i + 1) * w + 2 * j, p * h * w + (2 * i + 1) * w + 2 * j + 1}) {
+            const double value = v[static_cast<std::size_t>(q)];
+            if (at < 0 || std::isnan(value) || (!std::isnan(v[static_cast<std::size_t>(at)]) && value > v[static_cast<std::size_t>(at)]))
+              at = q;
+          }
+          const std::size_t o = static_cast<std::size_t>((p * oh + i) * ow + j);
+          expect_y[o] = v[static_cast<std::size_t>(at)];
+          expect_gx[static_cast<std::size_t>(at)] += gy[o];
+        }
+    const auto got = y.to_vector<double>();
+    for (std::size_t o = 0; o < got.size(); ++o) {
+      if (std::isnan(expect_y[o])) EXPECT_TRUE(std::isnan(got[o])) << o;
+      else EXPECT_EQ(got[o], expect_y[o]) << o;
+    }
+    y.backward(nabla::tensor(gy, y.shape(), dtype));
+    EXPECT_TRUE(nabla::test::values_near(x.grad(), expect_gx, 0));
+  }
+}
+
 TEST(BatchNorm, EvalUsesRunningStatisticsAndTrainingUpdatesThem) {
   const Tensor x = t64({1, 2, 3, 4, 5, 6, 7, 8}, {4, 2});
   Tensor rm = nabla::zeros({2}, nabla::kFloat64), rv = nabla::ones({2}, nabla::kFloat64);
