@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <nabla/nn/conv.h>
 #include <nabla/nn/init.h>
 #include <nabla/ops/nn.h>
 #include <nabla/ops/reduction.h>
@@ -62,6 +63,14 @@ Tensor Sequential::forward(const Tensor& x) {
     if (next != nullptr && typeid(m) == typeid(Linear) && typeid(*next) == typeid(ReLU)) {
       const auto& linear_layer = static_cast<const Linear&>(m);
       out = linear_relu(out, linear_layer.weight(), linear_layer.bias());
+      ++i;
+      continue;
+    }
+    // A ReLU followed by a MaxPool2d runs as the pooling first: ReLU is monotonic, so max(relu(v)) =
+    // relu(max(v)) with the same arg-max, and a window whose maximum is not positive gets no gradient
+    // either way; the ReLU then touches the pooled output, a quarter of the elements for 2x2 windows.
+    if (next != nullptr && typeid(m) == typeid(ReLU) && typeid(*next) == typeid(MaxPool2d)) {
+      out = relu(children[i + 1].second->forward(out));
       ++i;
       continue;
     }

@@ -11,11 +11,13 @@
 
 #include <gtest/gtest.h>
 
+#include <nabla/autograd/engine.h>
 #include <nabla/core/generator.h>
 #include <nabla/io/safetensors.h>
 #include <nabla/nn/nn.h>
 #include <nabla/ops/arithmetic.h>
 #include <nabla/ops/reduction.h>
+#include <nabla/ops/unary.h>
 
 #include "nn/nn_test_util.h"
 
@@ -69,6 +71,35 @@ TEST(Conv2dLayer, BadArguments) {
   EXPECT_TRUE(throws_error([&] { bn.forward(nabla::zeros({2, 4, 2, 2})); }, V{"BatchNorm2d", "num_features=3"}));
   nn::BatchNorm1d bn1(3);
   EXPECT_TRUE(throws_error([&] { bn1.forward(nabla::zeros({2, 3, 2, 2})); }, V{"BatchNorm1d", "[2, 3, 2, 2]"}));
+}
+
+// Sequential runs ReLU then MaxPool2d as the pooling first (a quarter of the ReLU's work): the values
+// and gradients must be exactly those of the two in the written order, including windows that are all
+// negative, ties, padding, overlapping windows and a NaN.
+TEST(ConvLayers, SequentialReluThenMaxPoolEqualsTheWrittenOrder) {
+  nabla::manual_seed(4);
+  for (const nabla::DType dt : {nabla::kFloat32, nabla::kFloat64}) {
+    for (const auto& pool : {std::make_shared<nn::MaxPool2d>(2), std::make_shared<nn::MaxPool2d>(3, nabla::Size2(2), 1),
+                             std::make_shared<nn::MaxPool2d>(2, nabla::Size2(1))}) {
+      nn::Sequential net{std::make_shared<nn::ReLU>(), pool};
+      // Small integers around zero: many ties and many all-negative windows.
+      std::vector<double> v(2 * 3 * 7 * 9);
+      for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(static_cast<int>((i * 37) % 7) - 4);
+      v[20] = std::nan("");
+      const Tensor x = nabla::tensor(v, {2, 3, 7, 9}, dt).requires_grad_();
+      const Tensor fused = net.forward(x), plain = pool->forward(nabla::relu(x));
+      ASSERT_EQ(fused.shape(), plain.shape());
+      const auto fv = fused.to_vector<double>(), pv = plain.to_vector<double>();
+      for (std::size_t i = 0; i < fv.size(); ++i) {
+        if (std::isnan(pv[i])) EXPECT_TRUE(std::isnan(fv[i])) << i;
+        else EXPECT_EQ(fv[i], pv[i]) << i;
+      }
+      const Tensor up = nabla::randn(plain.shape(), dt);
+      const auto g_fused = nabla::autograd::grad({nabla::sum(fused * up)}, {x});
+      const auto g_plain = nabla::autograd::grad({nabla::sum(plain * up)}, {x});
+      EXPECT_EQ(g_fused[0].to_vector<double>(), g_plain[0].to_vector<double>()) << pool->name();
+    }
+  }
 }
 
 TEST(ConvLayers, SmallCnnInSequentialTrainsOneStep) {
