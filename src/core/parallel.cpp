@@ -58,9 +58,13 @@ void notify(std::mutex& mutex, std::condition_variable& cv, const std::atomic<in
 }
 
 // A fixed set of workers. A job is cut into one chunk per thread; the chunks are claimed from one
-// atomic word (job id, chunk count, next chunk), so the caller, once done with its own chunk, takes
-// any chunk no worker has started: a worker that is asleep or descheduled (the cores are shared)
-// delays nothing but its own chunk. Between jobs a worker spins for a moment, then sleeps.
+// atomic word (job id, chunks claimed from the front, chunks claimed from the back), so the caller,
+// once done with its own chunk, takes any chunk no worker has started: a worker that is asleep or
+// descheduled (the cores are shared) delays nothing but its own chunk. The caller claims from the
+// front and the workers from the back, so with two threads each always gets the same half of a
+// job: a matrix split by rows stays in the cache of the core that read it last time (a worker
+// racing the caller to chunk 0 used to swap the halves at random). Between jobs a worker spins for
+// a moment, then sleeps.
 // OpenBLAS itself runs single-threaded: nabla splits GEMMs over this pool (kernels/gemm.cpp), so
 // one threading model owns the cores.
 class ThreadPool {
@@ -87,13 +91,14 @@ class ThreadPool {
     const int parts = std::min(size(), kMaxChunks);
     job_fn_ = &fn;
     job_n_ = n;
+    job_parts_ = parts;
     error_ = nullptr;
     completed_.store(0);
     const std::uint32_t job = job_of(claim_.load()) + 1;
-    claim_.store(word(job, parts, 0));  // publishes the job to the workers
+    claim_.store(word(job, 0, parts));  // publishes the job to the workers
     notify(mutex_, wake_, sleeping_workers_);
     tl_inside_pool = true;
-    while (run_one_chunk(job)) {
+    while (run_one_chunk(job, false)) {
     }
     tl_inside_pool = false;
     spin_then_wait(mutex_, done_, sleeping_callers_, [&] { return completed_.load() == parts; });
@@ -104,21 +109,26 @@ class ThreadPool {
 
  private:
   static constexpr int kMaxChunks = 0xFFFF;
-  static std::uint64_t word(std::uint32_t job, int parts, int next) {
-    return (std::uint64_t{job} << 32) | (static_cast<std::uint64_t>(parts) << 16) | static_cast<std::uint64_t>(next);
+  // Chunks [0, front) and [back, parts) are claimed; those in between are free.
+  static std::uint64_t word(std::uint32_t job, int front, int back) {
+    return (std::uint64_t{job} << 32) | (static_cast<std::uint64_t>(front) << 16) | static_cast<std::uint64_t>(back);
   }
   static std::uint32_t job_of(std::uint64_t w) { return static_cast<std::uint32_t>(w >> 32); }
-  static int parts_of(std::uint64_t w) { return static_cast<int>((w >> 16) & 0xFFFF); }
-  static int next_of(std::uint64_t w) { return static_cast<int>(w & 0xFFFF); }
+  static int front_of(std::uint64_t w) { return static_cast<int>((w >> 16) & 0xFFFF); }
+  static int back_of(std::uint64_t w) { return static_cast<int>(w & 0xFFFF); }
 
-  // Claims and runs one chunk of job `job`; false when it has none left (or a newer job started).
-  bool run_one_chunk(std::uint32_t job) {
+  // Claims (from the front or the back) and runs one chunk of job `job`; false when it has none left
+  // (or a newer job started).
+  bool run_one_chunk(std::uint32_t job, bool from_back) {
     std::uint64_t w = claim_.load();
+    int chunk = 0;
     do {
-      if (job_of(w) != job || next_of(w) >= parts_of(w)) return false;
-    } while (!claim_.compare_exchange_weak(w, w + 1));
-    // The claim keeps the job alive: run() returns only after every chunk has completed.
-    const int parts = parts_of(w), chunk = next_of(w);
+      if (job_of(w) != job || front_of(w) >= back_of(w)) return false;
+      chunk = from_back ? back_of(w) - 1 : front_of(w);
+    } while (!claim_.compare_exchange_weak(w, from_back ? w - 1 : w + (std::uint64_t{1} << 16)));
+    // The claim keeps the job alive: run() returns only after every chunk has completed, so
+    // job_fn_, job_n_ and job_parts_ (written before the claim word announced the job) are this job's.
+    const int parts = job_parts_;
     const std::int64_t n = job_n_;
     try {
       (*job_fn_)(n * chunk / parts, n * (chunk + 1) / parts);
@@ -136,7 +146,7 @@ class ThreadPool {
       spin_then_wait(mutex_, wake_, sleeping_workers_, [&] { return stopping_.load() || job_of(claim_.load()) != seen; });
       if (stopping_.load()) return;
       seen = job_of(claim_.load());
-      while (run_one_chunk(seen)) {
+      while (run_one_chunk(seen, true)) {
       }
     }
   }
@@ -162,7 +172,8 @@ class ThreadPool {
   // The job: written by run() before claim_ announces it, read by whoever claims one of its chunks.
   const std::function<void(std::int64_t, std::int64_t)>* job_fn_ = nullptr;
   std::int64_t job_n_ = 0;
-  std::atomic<std::uint64_t> claim_{0};  // job id (32 bits) | chunk count (16) | next chunk (16)
+  int job_parts_ = 0;
+  std::atomic<std::uint64_t> claim_{0};  // job id (32 bits) | front (16) | back (16)
   std::atomic<int> completed_{0};        // chunks of the current job finished
   std::atomic<bool> stopping_{false};
   std::exception_ptr error_;  // the first failure, under error_mutex_
