@@ -2,7 +2,8 @@
 // Convolution, pooling and normalisation kernels over contiguous NCHW memory. Pointers and sizes
 // only: no graph, no Tensor. Convolution is a GEMM over an unfolded input (im2col), done on chunks
 // of the batch so that the scratch stays bounded; unfolding and folding are split over the pool by
-// sample, and so are the GEMMs (by blocks, kernels/gemm.h).
+// sample, and so are the GEMMs (by blocks, kernels/gemm.h). A convolution with a small per-group
+// reduction runs direct loops instead (no unfolding), split over the pool by sample.
 #include <cstdint>
 #include <vector>
 
@@ -16,14 +17,20 @@ struct Conv2dGeometry {
   std::int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1, groups = 1;
 };
 
+/// How a convolution is computed: kAuto picks the direct loops when the per-group reduction
+/// (c / groups)·kh·kw is small, im2col + GEMM otherwise; the others force one (for tests and benches).
+enum class ConvPath { kAuto, kGemm, kDirect };
+
 /// y = conv(x, w) + b (b may be null).
 template <class T>
-void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y);
+void conv2d_forward(const Conv2dGeometry& g, const T* x, const T* w, const T* b, T* y, ConvPath path = ConvPath::kAuto);
 
 /// Any of: gx = ∂/∂x (needs w), gw = ∂/∂w (needs x), gb = ∂/∂b, given gy. Null outputs are skipped
-/// (and their inputs may then be null). The unfolded gy is shared between the two GEMMs.
+/// (and their inputs may then be null). On the GEMM path the unfolded gy is shared between the two
+/// GEMMs; on the direct path gw and gb are direct and gx still goes through the GEMM.
 template <class T>
-void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb);
+void conv2d_backward(const Conv2dGeometry& g, const T* x, const T* w, const T* gy, T* gx, T* gw, T* gb,
+                     ConvPath path = ConvPath::kAuto);
 
 /// Max pooling over planes [planes, h, w] → [planes, oh, ow], with the flat in-plane index of each
 /// maximum (NaN wins, as PyTorch). Padding counts as -inf.

@@ -2,6 +2,7 @@
 // against PyTorch (tests/ops/torch_conv_reference.py, float64, |nabla - torch| <= 1e-10 relative),
 // gradcheck and gradgradcheck in float64 over several configurations, the chunked and unbatched
 // paths, the max gate, running statistics, and the messages for bad input.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@
 #include <nabla/ops/conv.h>
 #include <nabla/ops/nn.h>
 
+#include "kernels/conv.h"
 #include "nn/torch_reference.h"
 #include "ops/op_test_util.h"
 
@@ -136,6 +138,31 @@ TEST(ConvGradcheck, Conv2dConfigurations) {
   }
 }
 
+// Small per-group reductions K = (c / groups)·kh·kw take the direct loops: rows wide enough for
+// register blocks (with the last one overlapping), borders from padding, output channels beyond a
+// block of 8, and every option.
+std::vector<ConvCase> direct_cases() {
+  return {
+      {{2, 1, 6, 21}, {9, 1, 3, 3}, true, 1, 0, 1, 1},                   // the CNN's first layer, K = 9
+      {{1, 2, 5, 20}, {10, 2, 3, 3}, false, 1, 1, 1, 1},                 // padding, no bias, K = 18
+      {{1, 2, 7, 23}, {4, 1, 3, 3}, true, {1, 2}, {2, 1}, {2, 1}, 2},    // stride, dilation, groups
+      {{2, 3, 5, 19}, {3, 1, 2, 3}, true, {2, 1}, {0, 2}, {1, 2}, 3},    // depthwise, non-square
+      {{1, 1, 4, 6}, {2, 1, 1, 1}, true, 1, 0, 1, 1},                    // K = 1, rows narrower than a block
+  };
+}
+
+TEST(ConvGradcheck, DirectPathConfigurations) {
+  for (const auto& cc : direct_cases()) {
+    SCOPED_TRACE(nabla::shape_to_string(cc.x) + " * " + nabla::shape_to_string(cc.w));
+    std::vector<Tensor> in{leaf(cc.x), leaf(cc.w)};
+    if (cc.bias) in.push_back(leaf({cc.w[0]}));
+    auto f = [&](const std::vector<Tensor>& v) {
+      return nabla::conv2d(v[0], v[1], cc.bias ? v[2] : Tensor(), cc.stride, cc.padding, cc.dilation, cc.groups);
+    };
+    EXPECT_TRUE(grad_ok(f, in));
+  }
+}
+
 TEST(ConvGradcheck, Conv2dSecondDerivatives) {
   const auto cases = conv_cases();
   for (std::size_t i : {1u, 3u, 4u}) {
@@ -243,6 +270,64 @@ TEST(Conv2d, ChunkedBatchMatchesPerSample) {
   EXPECT_TRUE(nabla::test::values_near(y1, yv, 1e-12, 1e-12));
   EXPECT_TRUE(nabla::test::values_near(x1.grad(), gxv, 1e-12, 1e-12));
   EXPECT_TRUE(nabla::test::values_near(w1.grad(), gw_sum, 1e-10, 1e-10));
+}
+
+// The direct loops and im2col + GEMM agree on every option, in float32 and float64, for small K
+// (where kAuto picks the direct path) and larger K (forced); the weight gradient is the same bits
+// run to run.
+template <class T>
+void check_direct_matches_gemm(double tol) {
+  using nabla::detail::ConvPath;
+  struct Case {
+    std::int64_t n, c, h, w, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+  };
+  const std::vector<Case> cases = {
+      {5, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0, 1, 1, 1},   // the default CNN's first layer
+      {3, 2, 19, 37, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // padding; 8 + 3 output channels
+      {3, 4, 23, 30, 6, 3, 2, 2, 2, 1, 2, 1, 2, 2},    // stride 2, dilation, groups
+      {2, 6, 17, 40, 12, 3, 3, 1, 3, 2, 0, 2, 1, 6},   // depthwise x2, strided columns
+      {2, 16, 12, 20, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // K = 144: direct forced
+      {3, 2, 9, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},      // rows narrower than a block
+  };
+  for (const auto& cs : cases) {
+    SCOPED_TRACE(::testing::Message() << "c=" << cs.c << " w=" << cs.w << " oc=" << cs.oc << " groups=" << cs.groups);
+    nabla::detail::Conv2dGeometry g;
+    g.n = cs.n, g.c = cs.c, g.h = cs.h, g.w = cs.w, g.oc = cs.oc, g.kh = cs.kh, g.kw = cs.kw;
+    g.sh = cs.sh, g.sw = cs.sw, g.ph = cs.ph, g.pw = cs.pw, g.dh = cs.dh, g.dw = cs.dw, g.groups = cs.groups;
+    g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+    g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+    auto random = [](std::int64_t n) { return nabla::randn({n}, nabla::kFloat64).to_vector<double>(); };
+    auto as_t = [](const std::vector<double>& v) { return std::vector<T>(v.begin(), v.end()); };
+    const auto x = as_t(random(g.n * g.c * g.h * g.w)), w = as_t(random(g.oc * g.c / g.groups * g.kh * g.kw));
+    const auto b = as_t(random(g.oc)), gy = as_t(random(g.n * g.oc * g.oh * g.ow));
+    auto run = [&](ConvPath path, bool bias) {
+      std::vector<T> y(gy.size()), gx(x.size()), gw(w.size()), gb(b.size());
+      nabla::detail::conv2d_forward<T>(g, x.data(), w.data(), bias ? b.data() : nullptr, y.data(), path);
+      nabla::detail::conv2d_backward<T>(g, x.data(), w.data(), gy.data(), gx.data(), gw.data(), gb.data(), path);
+      return std::vector<std::vector<T>>{y, gx, gw, gb};
+    };
+    for (bool bias : {true, false}) {
+      const auto gemm = run(ConvPath::kGemm, bias), direct = run(ConvPath::kDirect, bias);
+      for (std::size_t r = 0; r < gemm.size(); ++r) {
+        SCOPED_TRACE(::testing::Message() << "result " << r << (bias ? " with bias" : " without bias"));
+        double scale = 1;  // a gradient sums many terms: its error grows with their size, not its own
+        for (const T v : gemm[r]) scale = std::max(scale, std::abs(static_cast<double>(v)));
+        for (std::size_t i = 0; i < gemm[r].size(); ++i) ASSERT_NEAR(direct[r][i], gemm[r][i], tol * scale) << "at " << i;
+      }
+      EXPECT_EQ(run(ConvPath::kDirect, bias), direct);
+    }
+  }
+}
+
+TEST(Conv2d, DirectPathMatchesGemmPath) {
+  nabla::manual_seed(11);
+  check_direct_matches_gemm<double>(1e-12);
+  check_direct_matches_gemm<float>(2e-5);
+  // One thread: the weight gradient summed in one share instead of one per thread.
+  const int threads = nabla::get_num_threads();
+  nabla::set_num_threads(1);
+  check_direct_matches_gemm<double>(1e-12);
+  nabla::set_num_threads(threads);
 }
 
 TEST(Conv2d, UnbatchedNonContiguousAndFloat32) {

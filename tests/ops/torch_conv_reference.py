@@ -52,6 +52,9 @@ conv_configs = [
     ([2, 5, 4, 4], [3, 5, 1, 1], True, (1, 1), (0, 0), (1, 1), 1),
     ([2, 4, 5, 5], [4, 1, 3, 3], False, (1, 1), (1, 1), (1, 1), 4),
     ([2, 3, 9, 8], [2, 3, 4, 3], True, (3, 2), (1, 2), (1, 1), 1),
+    # small K = (c / groups) * kh * kw (nabla's direct path), rows wider than its register blocks
+    ([3, 1, 12, 28], [10, 1, 3, 3], True, (1, 1), (0, 0), (1, 1), 1),
+    ([2, 2, 9, 35], [10, 1, 3, 3], False, (2, 1), (1, 2), (1, 2), 2),
 ]
 for xs, ws, has_b, stride, padding, dilation, groups in conv_configs:
     case = {"op": "conv2d", "stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
