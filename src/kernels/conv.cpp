@@ -1,14 +1,13 @@
 #include "kernels/conv.h"
 
 #include <algorithm>
-#include <type_traits>
-#include <utility>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <type_traits>
+#include <utility>
 
 #include <nabla/core/threads.h>
 
