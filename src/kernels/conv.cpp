@@ -44,6 +44,19 @@ void valid_range(std::int64_t out, std::int64_t stride, std::int64_t offset, std
 #define NABLA_INLINE_COPIES
 #endif
 
+// Copies a short run of n elements (an output row: 11 in the CNN's second layer) with 16-byte moves,
+// the last one overlapping the one before instead of finishing element by element.
+template <class T>
+inline __attribute__((always_inline)) void copy_run(T* __restrict d, const T* __restrict s, std::int64_t n) {
+  constexpr std::int64_t kLanes = 16 / sizeof(T);
+  if (n < kLanes) {
+    for (std::int64_t i = 0; i < n; ++i) d[i] = s[i];
+    return;
+  }
+  for (std::int64_t i = 0; i < n - kLanes; i += kLanes) std::memcpy(d + i, s + i, 16);
+  std::memcpy(d + n - kLanes, s + n - kLanes, 16);
+}
+
 // Unfolds one sample xs [c, h, w] into col: row (ci, ki, kj), column oy * ow + ox, leading dim ld.
 template <class T>
 NABLA_INLINE_COPIES void im2col(const Conv2dGeometry& g, const T* xs, T* col, std::int64_t ld) {
@@ -62,8 +75,7 @@ NABLA_INLINE_COPIES void im2col(const Conv2dGeometry& g, const T* xs, T* col, st
           T* __restrict d = dst + oy * g.ow;
           const T* __restrict s = src + (oy * g.sh + yoff) * g.w + xoff;
           for (std::int64_t ox = 0; ox < xlo; ++ox) d[ox] = T(0);
-          if (g.sw == 1)
-            for (std::int64_t ox = xlo; ox < xhi; ++ox) d[ox] = s[ox];
+          if (g.sw == 1) copy_run(d + xlo, s + xlo, xhi - xlo);
           else
             for (std::int64_t ox = xlo; ox < xhi; ++ox) d[ox] = s[ox * g.sw];
           for (std::int64_t ox = xhi; ox < g.ow; ++ox) d[ox] = T(0);
@@ -101,8 +113,10 @@ std::int64_t chunk_size(const Conv2dGeometry& g) {
   return std::clamp<std::int64_t>(kMaxColumnElements / per_sample, 1, std::max<std::int64_t>(g.n, 1));
 }
 
-// Samples per step of the per-thread path, so that a step's scratch stays in a core's L2 cache.
-constexpr std::int64_t kCacheElements = std::int64_t{1} << 17;
+// Samples per step of the per-thread path: a step's unfolded input (1 MiB of float) stays in a core's
+// L2 cache while its GEMMs are wide enough to run at speed (the CNN's second layer, 288 x 121 per
+// sample: 7 samples a step; from 3, conv forward 1.06 -> 1.02 s per epoch, with backward 3.29 -> 3.22).
+constexpr std::int64_t kCacheElements = std::int64_t{1} << 18;
 std::int64_t step_size(const Conv2dGeometry& g) {
   const std::int64_t per_sample = std::max<std::int64_t>({g.c * g.kh * g.kw, g.oc, 1}) * std::max<std::int64_t>(g.oh * g.ow, 1);
   return std::clamp<std::int64_t>(kCacheElements / per_sample, 1, std::max<std::int64_t>(g.n, 1));
