@@ -223,11 +223,10 @@ std::vector<double> var_gradient(const std::vector<double>& x, F&& f, Row* row) 
   tape.reset();
   static thread_local std::vector<nabla::Var> xs;
   xs.resize(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) xs[i] = tape.variable(x[i]);
+  tape.variables(x, xs);
   const nabla::Var y = f(xs);
   tape.backward(y);
-  std::vector<double> g(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) g[i] = tape.adjoint(xs[i]);
+  std::vector<double> g = tape.adjoints(xs);
   row->var_statements = tape.size() - nabla::Tape::kFirstIndex - x.size();
   row->var_args = tape.argument_count();
   row->var_bytes = tape.bytes_used();

@@ -111,15 +111,65 @@ void Tape::reserve(std::size_t n, std::size_t m) {
   }
 }
 
-void Tape::grow(std::uint32_t args) {
+void Tape::grow(std::size_t statements, std::size_t args) {
   constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
+  const std::size_t need_n = std::size_t{size_} + statements, need_m = std::size_t{nargs_} + args;
   std::size_t n = capacity_, m = args_capacity_;
-  if (size_ >= n) n = std::max<std::size_t>(1024, n * 2);
-  if (std::size_t{nargs_} + args > m) m = std::max<std::size_t>({2048, m * 2, std::size_t{nargs_} + args});
+  if (need_n > n) n = std::max<std::size_t>({1024, n * 2, need_n});
+  if (need_m > m) m = std::max<std::size_t>({2048, m * 2, need_m});
   reserve(std::min(n, kMax), std::min(m, kMax));
-  if (size_ >= capacity_ || std::size_t{nargs_} + args > args_capacity_)
+  if (need_n > capacity_ || need_m > args_capacity_)
     throw Error(fmt::format("nabla::Tape: more than {} statements or {} arguments on one tape", capacity_,
                             args_capacity_));
+}
+
+void Tape::variables(std::span<const double> values, std::span<Var> out) {
+  if (values.size() != out.size())
+    throw Error(fmt::format("Tape::variables: {} values for {} Vars", values.size(), out.size()));
+  const std::size_t n = values.size();
+  if (n == 0) return;
+  if (std::size_t{size_} + n > capacity_) grow(n, 0);
+  detail::t_open_statement = detail::kNoStatement;  // as variable(): the open statement is no longer the last
+  const std::uint32_t s = size_, epoch = epoch_;
+  std::fill(starts_ + s, starts_ + s + n, nargs_);  // inputs have no arguments
+  // Written member by member: assigning Vars would compare each with the open statement.
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i].value_ = values[i];
+    out[i].index_ = s + static_cast<std::uint32_t>(i);
+    out[i].epoch_ = epoch;
+  }
+  size_ = s + static_cast<std::uint32_t>(n);
+}
+
+const double* Tape::adjoint_block(std::span<const Var> xs) const {
+  if (xs.empty()) return nullptr;
+  const std::uint32_t first = xs.front().index();
+  if (xs.front().epoch() != epoch_ || first < swept_from_ || first > swept_to_ ||
+      xs.size() - 1 > std::size_t{swept_to_ - first})
+    return nullptr;
+  // Every Var is checked (the caller may have replaced some since variables()), in one pass with
+  // no early exit, a few instructions each.
+  bool consecutive = true;
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    consecutive &= (xs[i].index() == first + static_cast<std::uint32_t>(i)) & (xs[i].epoch() == epoch_);
+  return consecutive ? adjoints_ + first : nullptr;
+}
+
+void Tape::adjoints(std::span<const Var> xs, std::span<double> out) const {
+  if (xs.size() != out.size())
+    throw Error(fmt::format("Tape::adjoints: {} Vars for {} outputs", xs.size(), out.size()));
+  if (const double* block = adjoint_block(xs)) {
+    std::copy(block, block + xs.size(), out.begin());
+    return;
+  }
+  for (std::size_t i = 0; i < xs.size(); ++i) out[i] = adjoint(xs[i]);
+}
+
+std::vector<double> Tape::adjoints(std::span<const Var> xs) const {
+  if (const double* block = adjoint_block(xs)) return {block, block + xs.size()};  // no zeroing first
+  std::vector<double> out(xs.size());
+  adjoints(xs, out);
+  return out;
 }
 
 void Tape::backward(const Var& y, std::size_t from) {

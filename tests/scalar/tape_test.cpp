@@ -211,6 +211,175 @@ TEST(ScalarTape, ScopesNestAndRestore) {
 }  // namespace
 
 namespace {
+// Bulk inputs and adjoints: Tape::variables and Tape::adjoints.
+
+// The extended Rosenbrock function (as bench/scalar_bench.cpp writes it) and its gradient.
+template <class T, class V>
+T rosenbrock(const V& x) {
+  T f = 0.0;
+  for (std::size_t i = 0; i + 1 < x.size(); i += 2) {
+    T t = x[i + 1] - x[i] * x[i];
+    T u = 1.0 - x[i];
+    f += 100.0 * (t * t) + u * u;
+  }
+  return f;
+}
+std::vector<double> rosenbrock_gradient(const std::vector<double>& x) {
+  std::vector<double> g(x.size(), 0.0);
+  for (std::size_t i = 0; i + 1 < x.size(); i += 2) {
+    const double t = x[i + 1] - x[i] * x[i];
+    g[i] = -400.0 * t * x[i] - 2.0 * (1.0 - x[i]);
+    g[i + 1] = 200.0 * t;
+  }
+  return g;
+}
+std::vector<double> rosenbrock_point(std::size_t n) {
+  std::vector<double> x(n);
+  for (std::size_t i = 0; i < n; ++i) x[i] = (i % 2 == 0) ? -1.2 + 1e-3 * double(i) : 1.0 - 1e-3 * double(i);
+  return x;
+}
+
+TEST(ScalarTapeBulk, VariablesAreConsecutiveInputsAndAdjointsTheGradient) {
+  Tape tape;
+  TapeScope scope(tape);
+  const std::vector<double> x = rosenbrock_point(3000);  // beyond the first capacity: variables() grows
+  Var before = tape.variable(7.0);
+  std::vector<Var> xs(x.size());
+  tape.variables(x, xs);
+  EXPECT_EQ(tape.size(), Tape::kFirstIndex + 1 + x.size());
+  EXPECT_EQ(tape.argument_count(), 0u);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(xs[i].value(), x[i]);
+    EXPECT_EQ(xs[i].index(), before.index() + 1 + i);
+    EXPECT_EQ(xs[i].epoch(), tape.epoch());
+    EXPECT_EQ(tape.statement(xs[i].index()).size, 0u);  // an input has no arguments
+  }
+  const Var f = rosenbrock<Var>(xs) + before;
+  tape.backward(f);
+  EXPECT_DOUBLE_EQ(f.value(), rosenbrock<double>(x) + 7.0);
+  const std::vector<double> g = tape.adjoints(xs), expect = rosenbrock_gradient(x);
+  std::vector<double> out(x.size(), -1.0);
+  tape.adjoints(xs, out);
+  ASSERT_EQ(g.size(), x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    EXPECT_NEAR(g[i], expect[i], 1e-12 * (1.0 + std::fabs(expect[i]))) << i;
+    EXPECT_EQ(g[i], tape.adjoint(xs[i])) << i;
+    EXPECT_EQ(out[i], g[i]) << i;
+  }
+  EXPECT_EQ(tape.adjoints(std::vector<Var>{before})[0], 1.0);
+  EXPECT_TRUE(tape.adjoints(std::vector<Var>{}).empty());
+}
+
+TEST(ScalarTapeBulk, AdjointsOfAnyVarsAgreeWithAdjoint) {
+  Tape tape;
+  TapeScope scope(tape);
+  std::vector<Var> xs(4);
+  tape.variables(std::vector<double>{0.5, -1.5, 2.0, 3.0}, xs);
+  Var p = xs[0] * xs[1];
+  Var q = sin(p) + xs[2] * xs[2];
+  Var y = q * xs[3];
+  Var later = tape.variable(9.0);  // after y: outside the swept range
+  tape.backward(y);
+  // Replaced, reordered, repeated, intermediate, constant and unswept Vars: element by element.
+  const std::vector<std::vector<Var>> cases = {
+      {xs[0], xs[1], xs[3]},  // a gap
+      {xs[1], xs[0]},         // reversed
+      {xs[2], xs[2]},         // repeated
+      {xs[3], p},             // consecutive, and p is an intermediate: still its adjoint
+      {q, y},
+      {y, later},             // consecutive, but later lies beyond the swept range
+      {Var(4.0), xs[0]},      // a constant
+      {xs[3], later},         // recorded after y
+  };
+  for (const auto& c : cases) {
+    const std::vector<double> g = tape.adjoints(c);
+    ASSERT_EQ(g.size(), c.size());
+    for (std::size_t i = 0; i < c.size(); ++i) EXPECT_EQ(g[i], tape.adjoint(c[i])) << i;
+  }
+  EXPECT_DOUBLE_EQ(tape.adjoint(xs[0]), std::cos(p.value()) * xs[1].value() * xs[3].value());
+  EXPECT_EQ(tape.adjoint(later), 0.0);
+  std::vector<Var> replaced = xs;
+  replaced[2] = p;  // no longer consecutive inputs
+  const std::vector<double> g = tape.adjoints(replaced);
+  EXPECT_EQ(g[2], tape.adjoint(p));
+  EXPECT_EQ(g[3], tape.adjoint(xs[3]));
+}
+
+TEST(ScalarTapeBulk, MisuseIsReported) {
+  Tape tape;
+  TapeScope scope(tape);
+  std::vector<Var> xs(2);
+  try {
+    tape.variables(std::vector<double>{1.0, 2.0, 3.0}, xs);
+    FAIL() << "expected nabla::Error";
+  } catch (const nabla::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Tape::variables: 3 values for 2 Vars"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(tape.size(), Tape::kFirstIndex);  // nothing recorded
+  tape.variables(std::vector<double>{1.0, 2.0}, xs);
+  tape.backward(xs[0] * xs[1]);
+  std::vector<double> out(3);
+  try {
+    tape.adjoints(xs, out);
+    FAIL() << "expected nabla::Error";
+  } catch (const nabla::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Tape::adjoints: 2 Vars for 3 outputs"), std::string::npos) << e.what();
+  }
+  tape.reset();  // xs are stale now
+  EXPECT_THROW((void)tape.adjoints(xs), nabla::Error);
+}
+
+TEST(ScalarTapeBulk, VariablesCloseTheOpenStatement) {
+  Tape tape;
+  TapeScope scope(tape);
+  Var a = tape.variable(2.0);
+  Var z = a * a;  // open
+  std::vector<Var> xs(1);
+  tape.variables(std::vector<double>{3.0}, xs);
+  const auto statements = tape.size();
+  z += xs[0];  // z's statement is no longer the last: a new statement
+  EXPECT_EQ(tape.size(), statements + 1);
+  tape.backward(z);
+  EXPECT_EQ(tape.adjoint(a), 4.0);
+  EXPECT_EQ(tape.adjoints(xs)[0], 1.0);
+}
+
+TEST(ScalarTapeBulk, ReuseAllocatesNothing) {
+  Tape tape;
+  TapeScope scope(tape);
+  const std::vector<double> x = rosenbrock_point(2000);
+  std::vector<Var> xs(x.size());
+  std::vector<double> g(x.size());
+  auto run = [&] {
+    tape.reset();
+    tape.variables(x, xs);
+    tape.backward(rosenbrock<Var>(xs));
+    tape.adjoints(xs, g);
+  };
+  run();
+  const long before = g_allocations.load();
+  const auto tape_allocations = tape.allocations();
+  run();
+  EXPECT_EQ(g_allocations.load() - before, 0) << "bulk inputs and adjoints on a reset tape must not allocate";
+  EXPECT_EQ(tape.allocations(), tape_allocations);
+  const auto expect = rosenbrock_gradient(x);
+  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(g[i], expect[i], 1e-12 * (1.0 + std::fabs(expect[i])));
+}
+
+TEST(ScalarTapeBulk, ValueAndGradientOfManyInputs) {
+  const std::vector<double> x = rosenbrock_point(1000);
+  const auto r = nabla::value_and_gradient([](const std::vector<Var>& v) { return rosenbrock<Var>(v); }, x);
+  EXPECT_DOUBLE_EQ(r.value, rosenbrock<double>(x));
+  const auto expect = rosenbrock_gradient(x);
+  ASSERT_EQ(r.grad.size(), x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(r.grad[i], expect[i], 1e-12 * (1.0 + std::fabs(expect[i])));
+  const auto empty = nabla::value_and_gradient([](const std::vector<Var>&) { return Var(2.0); }, {});
+  EXPECT_EQ(empty.value, 2.0);
+  EXPECT_TRUE(empty.grad.empty());
+}
+}  // namespace
+
+namespace {
 TEST(ScalarTape, BackwardOfAConstantOnAnEmptyTape) {
   Tape tape;  // nothing recorded, nothing allocated yet
   EXPECT_EQ(tape.capacity(), 0u);

@@ -41,6 +41,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -172,6 +173,7 @@ class Var {
   }
 
  private:
+  friend class Tape;  // variables() writes new Vars in place (a copy would compare with the open statement)
   double value_ = 0.0;
   std::uint32_t index_ = 0;
   std::uint32_t epoch_ = 0;
@@ -208,13 +210,16 @@ class Tape {
   /// A new independent variable (an input) with the given value: a statement with no arguments.
   Var variable(double value) {
     if (size_ >= capacity_) [[unlikely]]
-      grow(0);
+      grow(1, 0);
     const std::uint32_t s = size_;
     starts_[s] = nargs_;
     size_ = s + 1;
     detail::t_open_statement = detail::kNoStatement;  // the open statement is no longer the last
     return Var::from_tape(value, s, epoch_);
   }
+  /// n inputs at once: out[i] = variable(values[i]) for i = 0, 1, ... (the sizes must match). Their
+  /// tape indices are consecutive, so adjoints() reads their gradient as one block.
+  void variables(std::span<const double> values, std::span<Var> out);
   /// Forgets every statement (keeping the memory); Vars recorded before become invalid.
   void reset();
   /// Drops the statements from position `mark` on (a nested recording's end); earlier Vars stay valid.
@@ -255,6 +260,11 @@ class Tape {
       return adjoints_[i];
     return adjoint_outside(x);
   }
+  /// out[i] = adjoint(xs[i]) for every i (the sizes must match); one copy when xs are consecutive
+  /// inputs, as variables() makes them.
+  void adjoints(std::span<const Var> xs, std::span<double> out) const;
+  /// The adjoints of xs as a new vector (the gradient with respect to xs after backward(y)).
+  std::vector<double> adjoints(std::span<const Var> xs) const;
   /// True when x was recorded on this tape since its last reset (constants: always).
   bool owns(const Var& x) const { return x.index() == 0 || (x.epoch() == epoch_ && x.index() < size_); }
 
@@ -276,7 +286,7 @@ class Tape {
     // which the compiler must otherwise assume may overwrite size_ and nargs_.
     std::uint32_t s = size_, k = nargs_;
     if (s >= capacity_ || k + n > args_capacity_) [[unlikely]] {
-      grow(n);
+      grow(1, n);
       s = size_;
       k = nargs_;
     }
@@ -294,13 +304,16 @@ class Tape {
     constexpr std::uint32_t n = E::kArgs;
     std::uint32_t k = nargs_;
     if (k + n > args_capacity_) [[unlikely]] {
-      grow(n);
+      grow(0, n);
       k = nargs_;
     }
     nargs_ = e.record(partials_, args_, k, w);  // statement size_ - 1 now ends at nargs_
   }
-  void grow(std::uint32_t args);
+  /// Makes room for `statements` more statements and `args` more arguments (at least doubling).
+  void grow(std::size_t statements, std::size_t args);
   double adjoint_outside(const Var& x) const;
+  /// Where the adjoints of xs lie, one after another, when they do (else null).
+  const double* adjoint_block(std::span<const Var> xs) const;
   // starts_[i]: statement i's first argument; its arguments are [starts_[i], starts_[i + 1]), and
   // the last statement's end is nargs_. Starts, not ends: extending the last statement changes
   // nothing recorded but nargs_.
@@ -732,19 +745,16 @@ template <class F>
 ValueAndGradient value_and_gradient(F&& f, const std::vector<double>& x) {
   Tape& tape = Tape::active();
   const std::size_t mark = tape.size();
-  std::vector<Var> xs;
-  xs.reserve(x.size());
-  for (double v : x) xs.push_back(tape.variable(v));
+  std::vector<Var> xs(x.size());
+  tape.variables(x, xs);
   struct Rewind {
     Tape& tape;
     std::size_t mark;
     ~Rewind() { tape.rewind(mark); }
   } rewind{tape, mark};
   const Var y = std::forward<F>(f)(static_cast<const std::vector<Var>&>(xs));
-  ValueAndGradient result{y.value(), std::vector<double>(x.size(), 0.0)};
   tape.backward(y, mark);
-  for (std::size_t i = 0; i < xs.size(); ++i) result.grad[i] = tape.adjoint(xs[i]);
-  return result;
+  return {y.value(), tape.adjoints(xs)};
 }
 
 }  // namespace nabla
