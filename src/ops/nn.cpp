@@ -189,6 +189,29 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   return reduce(per, reduction, op, logits);
 }
 
+namespace {
+// cross_entropy's first-order backward in one pass: (p - onehot(labels)) · g · scale, with g one value
+// (mean or sum) or one per row (no reduction). (With create_graph the same is composed of ops.)
+Tensor softmax_minus_onehot_scaled(const Tensor& probs, const Tensor& labels, const Tensor& g, double scale) {
+  const std::int64_t n = probs.shape()[0], classes = probs.shape()[1];
+  const Tensor gc = detail::dense(g);
+  Tensor out = detail::make_empty(probs.shape(), probs.dtype());
+  detail::dispatch_floating(probs.dtype(), "cross_entropy", [&]<class T>() {
+    const T* p = probs.data_ptr<T>();
+    const T* gv = gc.data_ptr<T>();
+    const auto* lab = labels.data_ptr<std::int64_t>();
+    T* o = out.data_ptr<T>();
+    const bool per_row = gc.numel() == n && gc.dim() == 1;
+    for (std::int64_t r = 0; r < n; ++r) {
+      const T k = static_cast<T>((per_row ? gv[r] : gv[0]) * scale);
+      for (std::int64_t j = 0; j < classes; ++j) o[r * classes + j] = p[r * classes + j] * k;
+      o[r * classes + lab[r]] = (p[r * classes + lab[r]] - T(1)) * k;
+    }
+  });
+  return out;
+}
+}  // namespace
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {
   detail::check_floating(logits, "cross_entropy");
   if (logits.dim() != 2)
@@ -241,7 +264,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
   return record("cross_entropy", out, {logits}, {logits, labels, probs},
                 [scale, reduction, classes](const BackwardContext& c, const Tensor& g) -> Grads {
                   const Tensor labels = c.saved(1);
-                  const Tensor p = is_grad_enabled() ? softmax(c.saved(0), 1) : c.saved(2);
+                  if (!is_grad_enabled()) return {softmax_minus_onehot_scaled(c.saved(2), labels, g, scale)};
+                  const Tensor p = softmax(c.saved(0), 1);
                   const Tensor diff = p - one_hot(labels, classes, p.dtype());
                   if (reduction == Reduction::None) return {diff * g.unsqueeze(1)};
                   return {diff * (g * scale)};
