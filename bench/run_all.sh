@@ -4,7 +4,8 @@
 # micro-benchmarks and per-op overhead (libtorch's too when bench/libtorch_bench is built), peak
 # memory, the scalar workloads vs ADOL-C, and the GEMM-bound floor of each epoch (its GEMM FLOPs
 # divided by the sgemm rate measured here, and nabla's fraction of it).
-# Usage: bash bench/run_all.sh [TRAINING_REPEATS]   (default 3; the CNN runs once per cell)
+# Usage: bash bench/run_all.sh [TRAINING_REPEATS]   (default 3, the CNN too: single PyTorch CNN epochs on
+# these shared cores ranged from 10 to 18 s)
 # OpenBLAS picks its kernels from OPENBLAS_CORETYPE when set; both sides use the same library, so the
 # comparison is fair either way, and the kernel in use is printed first.
 set -euo pipefail
@@ -16,7 +17,7 @@ echo "OpenBLAS kernels: $(/usr/bin/python3 -c 'import ctypes; l = ctypes.CDLL("l
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo; echo "== Training epochs (seconds, median)"
-training=$(bash bench/run_training.sh "$repeats" mlp; bash bench/run_training.sh 1 cnn | tail -n +2)
+training=$(bash bench/run_training.sh "$repeats" mlp cnn)
 echo "$training"
 
 echo; echo "== Inference through the trained MLP"
