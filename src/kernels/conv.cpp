@@ -350,8 +350,9 @@ NABLA_ALWAYS_INLINE void weight_grad_columns(const T* xr, const T* gr, std::int6
   for (int j = 0; j < OB; ++j) {
     Vec gv;
     load(gv, gr + j * plane + ox0);
-    if constexpr (Masked) gv = keep ? gv : Vec{};
-    acc[j] += gv * xv;
+    // The product is masked, not a factor: 0 · Inf in a lane already counted would add a NaN.
+    if constexpr (Masked) acc[j] += keep ? gv * xv : Vec{};
+    else acc[j] += gv * xv;
   }
 }
 

@@ -69,7 +69,9 @@ Tensor Sequential::forward(const Tensor& x) {
     // A ReLU followed by a MaxPool2d runs as the pooling first: ReLU is monotonic, so max(relu(v)) =
     // relu(max(v)) with the same arg-max, and a window whose maximum is not positive gets no gradient
     // either way; the ReLU then touches the pooled output, a quarter of the elements for 2x2 windows.
-    if (next != nullptr && typeid(m) == typeid(ReLU) && typeid(*next) == typeid(MaxPool2d)) {
+    // Not when a window can lie wholly in the padding: its -inf would become relu(-inf) = 0.
+    if (next != nullptr && typeid(m) == typeid(ReLU) && typeid(*next) == typeid(MaxPool2d) &&
+        static_cast<const MaxPool2d&>(*next).windows_touch_input()) {
       out = relu(children[i + 1].second->forward(out));
       ++i;
       continue;

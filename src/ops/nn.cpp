@@ -203,7 +203,8 @@ Tensor softmax_minus_onehot_scaled(const Tensor& probs, const Tensor& labels, co
     T* o = out.data_ptr<T>();
     const bool per_row = gc.numel() == n && gc.dim() == 1;
     for (std::int64_t r = 0; r < n; ++r) {
-      const T k = static_cast<T>((per_row ? gv[r] : gv[0]) * scale);
+      // g times the scale in T, as the composed version's g * scale: the same bits.
+      const T k = (per_row ? gv[r] : gv[0]) * static_cast<T>(scale);
       for (std::int64_t j = 0; j < classes; ++j) o[r * classes + j] = p[r * classes + j] * k;
       o[r * classes + lab[r]] = (p[r * classes + lab[r]] - T(1)) * k;
     }

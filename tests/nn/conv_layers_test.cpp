@@ -3,6 +3,7 @@
 // checkpoints (state_dict through safetensors) that carry the running statistics.
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -100,6 +101,18 @@ TEST(ConvLayers, SequentialReluThenMaxPoolEqualsTheWrittenOrder) {
       EXPECT_EQ(g_fused[0].to_vector<double>(), g_plain[0].to_vector<double>()) << pool->name();
     }
   }
+}
+
+// A window made of padding alone (padding with dilation lets one miss the input) has the maximum
+// -inf, and relu(-inf) would be 0: Sequential must then keep the written order.
+TEST(ConvLayers, SequentialKeepsReluBeforeAPoolWhoseWindowsCanMissTheInput) {
+  auto pool = std::make_shared<nn::MaxPool2d>(2, nabla::Size2(2), 1, 2);
+  nn::Sequential net{std::make_shared<nn::ReLU>(), pool};
+  const Tensor x = nabla::tensor(std::vector<double>{-3.0}, {1, 1, 1, 1}, nabla::kFloat64);
+  const auto written = pool->forward(nabla::relu(x)).to_vector<double>();
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(written[0], -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(net.forward(x).to_vector<double>(), written);
 }
 
 TEST(ConvLayers, SmallCnnInSequentialTrainsOneStep) {

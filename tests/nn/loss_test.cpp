@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nabla/autograd/engine.h>
 #include <nabla/autograd/gradcheck.h>
 #include <nabla/core/error.h>
 #include <nabla/core/generator.h>
@@ -168,6 +169,25 @@ TEST(CrossEntropy, HugeLogitsGiveFiniteLossAndSoftmaxMinusOnehotGradient) {
     nabla::sum(per).backward();
     EXPECT_TRUE(nabla::nntest::values_near(l2.grad(), {0, 0, 0, 0, -0.5, 0.5, -1, 1, 0}, 0, 1e-7));
   }
+}
+
+// The first-order backward is one fused pass; with create_graph the same gradient is composed of ops
+// (its softmax recomputed, so the last bits may differ). They must agree for every reduction and an
+// upstream gradient that is not 1 (scalar for mean and sum, one per row for none).
+TEST(CrossEntropy, FusedFirstOrderBackwardMatchesTheComposedOne) {
+  nabla::manual_seed(12);
+  for (auto dtype : nabla::nntest::float_dtypes())
+    for (const Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
+      SCOPED_TRACE(::testing::Message() << nabla::dtype_name(dtype) << " reduction " << static_cast<int>(r));
+      const Tensor logits = nabla::randn({3, 5}, dtype).requires_grad_();
+      const Tensor labels = nabla::tensor(std::vector<std::int64_t>{4, 0, 2}, {3});
+      const Tensor up = nabla::rand(r == Reduction::None ? nabla::Shape{3} : nabla::Shape{}, dtype) + 0.5;
+      const Tensor loss = nabla::cross_entropy(logits, labels, r);
+      const auto fused = nabla::autograd::grad({loss}, {logits}, {up}, true);
+      const auto composed = nabla::autograd::grad({loss}, {logits}, {up}, true, true);
+      EXPECT_TRUE(nabla::nntest::values_near(fused[0], composed[0].to_vector<double>(), dtype == nabla::kFloat32 ? 1e-6 : 1e-15,
+                                             dtype == nabla::kFloat32 ? 1e-7 : 1e-16));
+    }
 }
 
 TEST(BinaryCrossEntropyWithLogits, GradientAtZeroLogitIsSigmoidZeroMinusTarget) {

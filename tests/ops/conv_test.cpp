@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -328,6 +329,25 @@ TEST(Conv2d, DirectPathMatchesGemmPath) {
   nabla::set_num_threads(1);
   check_direct_matches_gemm<double>(1e-12);
   nabla::set_num_threads(threads);
+}
+
+// An infinite input under the direct weight gradient's overlapping last block of a row: the lanes
+// that block masks off (already counted) must not turn 0 · Inf into NaN. Row widths 18 and 10 put
+// the Inf in the overlap for 16-lane (AVX-512) and 8-lane (AVX2) float blocks.
+TEST(Conv2d, DirectWeightGradientKeepsAnInfiniteInputInfinite) {
+  using nabla::detail::ConvPath;
+  for (const std::int64_t width : {18, 10}) {
+    nabla::detail::Conv2dGeometry g;
+    g.n = 1, g.c = 1, g.h = 1, g.w = width, g.oc = 1, g.kh = 1, g.kw = 1, g.oh = 1, g.ow = width;
+    std::vector<float> x(static_cast<std::size_t>(width), 1.0f), w{1.0f}, gy(x.size(), 1.0f);
+    x[5] = std::numeric_limits<float>::infinity();
+    for (const ConvPath path : {ConvPath::kGemm, ConvPath::kDirect}) {
+      float gw = 0, gb = 0;
+      nabla::detail::conv2d_backward<float>(g, x.data(), w.data(), gy.data(), nullptr, &gw, &gb, path);
+      EXPECT_EQ(gw, std::numeric_limits<float>::infinity()) << "width " << width << (path == ConvPath::kGemm ? " gemm" : " direct");
+      EXPECT_EQ(gb, static_cast<float>(width));
+    }
+  }
 }
 
 TEST(Conv2d, UnbatchedNonContiguousAndFloat32) {

@@ -37,6 +37,9 @@ class MaxPool2d : public Module {
                      Size2 dilation = 1);
   Tensor forward(const Tensor& x) override;
   std::string name() const override;
+  /// True when every window has at least one tap inside the input (no padding, or no dilation):
+  /// then no output is the -inf of a window made of padding alone.
+  bool windows_touch_input() const { return (padding_.h == 0 && padding_.w == 0) || (dilation_.h == 1 && dilation_.w == 1); }
 
  private:
   Size2 kernel_, stride_, padding_, dilation_;
