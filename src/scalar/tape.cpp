@@ -149,10 +149,11 @@ const double* Tape::adjoint_block(std::span<const Var> xs) const {
     return nullptr;
   // Every Var is checked (the caller may have replaced some since variables()), in one pass with
   // no early exit, a few instructions each.
-  bool consecutive = true;
+  int consecutive = 1;  // an int combined with &, not && on bools: no branch per Var
   for (std::size_t i = 0; i < xs.size(); ++i)
-    consecutive &= (xs[i].index() == first + static_cast<std::uint32_t>(i)) & (xs[i].epoch() == epoch_);
-  return consecutive ? adjoints_ + first : nullptr;
+    consecutive &= static_cast<int>(xs[i].index() == first + static_cast<std::uint32_t>(i)) &
+                   static_cast<int>(xs[i].epoch() == epoch_);
+  return consecutive != 0 ? adjoints_ + first : nullptr;
 }
 
 void Tape::adjoints(std::span<const Var> xs, std::span<double> out) const {
