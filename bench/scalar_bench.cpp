@@ -21,6 +21,8 @@
 
 #include <nabla/scalar/var.h>
 
+#include "rosenbrock.h"
+
 namespace {
 
 /// CPU time of the calling thread (user + system, page faults included). The machine is shared:
@@ -122,26 +124,8 @@ struct ChainAdjoint {
 
 constexpr std::size_t kRosenbrockN = 100000;
 
-template <class T, class V>
-T rosenbrock(const V& x) {
-  T f = 0.0;
-  for (std::size_t i = 0; i + 1 < kRosenbrockN; i += 2) {
-    T t = x[i + 1] - x[i] * x[i];
-    T u = 1.0 - x[i];
-    f += 100.0 * (t * t) + u * u;
-  }
-  return f;
-}
-
-std::vector<double> rosenbrock_gradient(const std::vector<double>& x) {
-  std::vector<double> g(x.size(), 0.0);
-  for (std::size_t i = 0; i + 1 < x.size(); i += 2) {
-    const double t = x[i + 1] - x[i] * x[i];
-    g[i] = -400.0 * t * x[i] - 2.0 * (1.0 - x[i]);
-    g[i + 1] = 200.0 * t;
-  }
-  return g;
-}
+using nabla::workloads::rosenbrock;
+using nabla::workloads::rosenbrock_gradient;
 
 constexpr std::size_t kRows = 2000, kCols = 50;
 
@@ -304,8 +288,7 @@ int main(int argc, char** argv) {
   {  // rosenbrock
     Row r{"rosenbrock"};
     r.ops = kRosenbrockN / 2 * 8;  // per pair: x*x, -, 1-x, t*t, 100*, u*u, +, +=
-    std::vector<double> x(kRosenbrockN);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] = (i % 2 == 0) ? -1.2 + 1e-6 * double(i) : 1.0 - 1e-6 * double(i);
+    const std::vector<double> x = nabla::workloads::rosenbrock_start(kRosenbrockN);
     const auto ref = rosenbrock_gradient(x);
     std::vector<double> g, ga, gr;
     const auto t = interleaved_medians(repeats, {

@@ -15,6 +15,8 @@
 #include <nabla/scalar/dual.h>
 #include <nabla/scalar/var.h>
 
+#include "bench/rosenbrock.h"
+
 // Counts every allocation of this test program, so "allocates nothing" is checked, not assumed.
 namespace {
 std::atomic<long> g_allocations{0};
@@ -213,36 +215,14 @@ TEST(ScalarTape, ScopesNestAndRestore) {
 namespace {
 // Bulk inputs and adjoints: Tape::variables and Tape::adjoints.
 
-// The extended Rosenbrock function (as bench/scalar_bench.cpp writes it) and its gradient.
-template <class T, class V>
-T rosenbrock(const V& x) {
-  T f = 0.0;
-  for (std::size_t i = 0; i + 1 < x.size(); i += 2) {
-    T t = x[i + 1] - x[i] * x[i];
-    T u = 1.0 - x[i];
-    f += 100.0 * (t * t) + u * u;
-  }
-  return f;
-}
-std::vector<double> rosenbrock_gradient(const std::vector<double>& x) {
-  std::vector<double> g(x.size(), 0.0);
-  for (std::size_t i = 0; i + 1 < x.size(); i += 2) {
-    const double t = x[i + 1] - x[i] * x[i];
-    g[i] = -400.0 * t * x[i] - 2.0 * (1.0 - x[i]);
-    g[i + 1] = 200.0 * t;
-  }
-  return g;
-}
-std::vector<double> rosenbrock_point(std::size_t n) {
-  std::vector<double> x(n);
-  for (std::size_t i = 0; i < n; ++i) x[i] = (i % 2 == 0) ? -1.2 + 1e-3 * double(i) : 1.0 - 1e-3 * double(i);
-  return x;
-}
+using nabla::workloads::rosenbrock;
+using nabla::workloads::rosenbrock_gradient;
+using nabla::workloads::rosenbrock_start;
 
 TEST(ScalarTapeBulk, VariablesAreConsecutiveInputsAndAdjointsTheGradient) {
   Tape tape;
   TapeScope scope(tape);
-  const std::vector<double> x = rosenbrock_point(3000);  // beyond the first capacity: variables() grows
+  const std::vector<double> x = rosenbrock_start(3000);  // beyond the first capacity: variables() grows
   Var before = tape.variable(7.0);
   std::vector<Var> xs(x.size());
   tape.variables(x, xs);
@@ -347,7 +327,7 @@ TEST(ScalarTapeBulk, VariablesCloseTheOpenStatement) {
 TEST(ScalarTapeBulk, ReuseAllocatesNothing) {
   Tape tape;
   TapeScope scope(tape);
-  const std::vector<double> x = rosenbrock_point(2000);
+  const std::vector<double> x = rosenbrock_start(2000);
   std::vector<Var> xs(x.size());
   std::vector<double> g(x.size());
   auto run = [&] {
@@ -367,7 +347,7 @@ TEST(ScalarTapeBulk, ReuseAllocatesNothing) {
 }
 
 TEST(ScalarTapeBulk, ValueAndGradientOfManyInputs) {
-  const std::vector<double> x = rosenbrock_point(1000);
+  const std::vector<double> x = rosenbrock_start(1000);
   const auto r = nabla::value_and_gradient([](const std::vector<Var>& v) { return rosenbrock<Var>(v); }, x);
   EXPECT_DOUBLE_EQ(r.value, rosenbrock<double>(x));
   const auto expect = rosenbrock_gradient(x);
