@@ -44,10 +44,13 @@ void valid_range(std::int64_t out, std::int64_t stride, std::int64_t offset, std
 #define NABLA_INLINE_COPIES
 #endif
 
+// Small helpers of the hot loops, inlined even into the per-instruction-set copies below.
+#define NABLA_ALWAYS_INLINE inline __attribute__((always_inline))
+
 // Copies a short run of n elements (an output row: 11 in the CNN's second layer) with 16-byte moves,
 // the last one overlapping the one before instead of finishing element by element.
 template <class T>
-inline __attribute__((always_inline)) void copy_run(T* __restrict d, const T* __restrict s, std::int64_t n) {
+NABLA_ALWAYS_INLINE void copy_run(T* __restrict d, const T* __restrict s, std::int64_t n) {
   constexpr std::int64_t kLanes = 16 / sizeof(T);
   if (n < kLanes) {
     for (std::int64_t i = 0; i < n; ++i) d[i] = s[i];
@@ -227,8 +230,6 @@ void backward_step(const Conv2dGeometry& g, const T* x, const T* w, const T* gy,
 // a GEMM is too shallow to run at speed, and im2col first writes K copies of the input. These
 // loops read the input in place and write each output once: a block of V output columns (one SIMD
 // register) of OB output channels accumulates in registers while the K taps stream past.
-
-#define NABLA_ALWAYS_INLINE inline __attribute__((always_inline))
 
 constexpr int kDirectBlock = 8;  // OB: output channels per register block
 
