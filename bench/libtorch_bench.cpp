@@ -132,9 +132,15 @@ Options parse(int argc, char** argv) {
 
 void train(const Options& o) {
   torch::manual_seed(o.seed);
-  const torch::Tensor xtr = images(find(o.data, "train-images-idx3-ubyte"));
+  torch::Tensor xtr = images(find(o.data, "train-images-idx3-ubyte"));
   const torch::Tensor ytr = labels(find(o.data, "train-labels-idx1-ubyte"));
-  const torch::Tensor xte = images(find(o.data, "t10k-images-idx3-ubyte"));
+  torch::Tensor xte = images(find(o.data, "t10k-images-idx3-ubyte"));
+  {  // standardised with the training images' mean and population std, as nabla train does
+    const double mean = xtr.to(torch::kDouble).mean().item<double>();
+    const double std = xtr.to(torch::kDouble).std(/*unbiased=*/false).item<double>();
+    xtr = (xtr - mean) / std;
+    xte = (xte - mean) / std;
+  }
   const torch::Tensor yte = labels(find(o.data, "t10k-labels-idx1-ubyte"));
   torch::nn::Sequential model = build(o.model, o.hidden);
   torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(o.lr).momentum(o.momentum));

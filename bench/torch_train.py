@@ -59,6 +59,7 @@ def main():
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--raw-pixels", action="store_true", help="pixels in [0, 1], not standardised")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -66,6 +67,9 @@ def main():
     ytr = torch.from_numpy(read_idx(find(a.data, "train-labels-idx1-ubyte")).astype(np.int64))
     xte = torch.from_numpy(read_idx(find(a.data, "t10k-images-idx3-ubyte")).astype(np.float32) / 255.0).unsqueeze(1)
     yte = torch.from_numpy(read_idx(find(a.data, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    if not a.raw_pixels:  # as nabla train: standardised with the training images' mean and population std
+        mean, std = xtr.double().mean().item(), xtr.double().std(unbiased=False).item()
+        xtr, xte = (xtr - mean) / std, (xte - mean) / std
     model = build(a.model, [int(h) for h in a.hidden.split(",")])
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
     loss_fn = nn.CrossEntropyLoss()

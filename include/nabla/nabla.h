@@ -15,6 +15,7 @@
 #include <nabla/data/dataloader.h>
 #include <nabla/data/dataset.h>
 #include <nabla/data/idx.h>
+#include <nabla/data/transforms.h>
 #include <nabla/io/atomic_file.h>
 #include <nabla/io/safetensors.h>
 #include <nabla/nn/nn.h>

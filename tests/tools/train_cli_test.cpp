@@ -29,6 +29,7 @@
 #include <vector>
 
 #include <nabla/core/tensor.h>
+#include <nabla/data/idx.h>
 #include <nabla/io/safetensors.h>
 
 #include "common/process.h"
@@ -761,6 +762,75 @@ TEST_F(TrainCli, AFailedRunLeavesTheUsersFilesAlone) {
   EXPECT_EQ(slurp(csv), "my precious metrics\n");
   EXPECT_EQ(slurp(svg), "<svg>mine</svg>");
   EXPECT_EQ(names_in(dir_.path), (std::set<std::string>{"bad", "mine.safetensors", "mine.csv", "mine.svg"}));
+}
+
+// ---- input standardisation ----
+
+// The training images' mean and population std, computed here from the files, not by nabla's Standardize.
+std::pair<double, double> pixel_moments(const fs::path& dir) {
+  const auto train = nabla::data::load_mnist(dir.string(), nabla::data::Split::Train);
+  const std::vector<double> v = train.images.to_vector<double>();
+  double s = 0, q = 0;
+  for (double x : v) s += x;
+  const double m = s / static_cast<double>(v.size());
+  for (double x : v) q += (x - m) * (x - m);
+  return {m, std::sqrt(q / static_cast<double>(v.size()))};
+}
+
+TEST_F(TrainCli, InputsAreStandardisedWithTheTrainingSetsStatistics) {
+  const fs::path standard = dir_ / "standard.safetensors", raw = dir_ / "raw.safetensors";
+  const std::vector<std::string> common{"--hidden", "32", "--batch", "32"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), common.begin(), common.end());
+    return train_args(small(), more);
+  };
+  Result r = nabla(with({"--epochs", "1", "--save", standard.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto meta = nabla::io::load_safetensors(standard.string()).metadata;
+  const auto [mean, sd] = pixel_moments(small());
+  EXPECT_NEAR(std::stod(meta.at("input_mean")), mean, 1e-12 * std::max(1.0, mean));
+  EXPECT_NEAR(std::stod(meta.at("input_std")), sd, 1e-12);
+
+  r = nabla(with({"--epochs", "1", "--raw-pixels", "--save", raw.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto trained_raw = epoch_lines(r.out);
+  ASSERT_EQ(trained_raw.size(), 1u);
+  auto raw_file = nabla::io::load_safetensors(raw.string());
+  EXPECT_EQ(raw_file.metadata.at("input_mean"), "0");
+  EXPECT_EQ(raw_file.metadata.at("input_std"), "1");
+
+  // eval applies the checkpoint's own values: a raw-pixel model is evaluated on raw pixels ...
+  std::smatch m;
+  r = nabla({"eval", "--checkpoint", raw.string(), "--data", small().string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(accuracy ([0-9.]+)%)"))) << r.out;
+  EXPECT_NEAR(std::stod(m[1]) / 100, trained_raw[0].test_acc, 1e-4);
+  // ... and so is one from before standardisation existed (no input_mean / input_std at all).
+  const fs::path old = dir_ / "old.safetensors";
+  auto old_meta = raw_file.metadata;
+  old_meta.erase("input_mean");
+  old_meta.erase("input_std");
+  nabla::io::save_safetensors(old.string(), raw_file.tensors, old_meta);
+  r = nabla({"eval", "--checkpoint", old.string(), "--data", small().string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(accuracy ([0-9.]+)%)"))) << r.out;
+  EXPECT_NEAR(std::stod(m[1]) / 100, trained_raw[0].test_acc, 1e-4);
+
+  // Resuming must standardise as the first run did.
+  r = nabla(with({"--epochs", "2", "--raw-pixels", "--resume", standard.string()}));
+  expect_rejected(r, standard.string());
+  EXPECT_NE(r.err.find("standardised"), std::string::npos) << r.err;
+  r = nabla(with({"--epochs", "2", "--resume", raw.string()}));
+  expect_rejected(r, raw.string());
+
+  // A checkpoint whose std cannot scale anything.
+  const fs::path broken = dir_ / "broken.safetensors";
+  auto broken_meta = raw_file.metadata;
+  broken_meta["input_std"] = "0";
+  nabla::io::save_safetensors(broken.string(), raw_file.tensors, broken_meta);
+  r = nabla({"eval", "--checkpoint", broken.string(), "--data", small().string()});
+  expect_rejected(r, broken.string());
+  EXPECT_NE(r.err.find("input_std 0"), std::string::npos) << r.err;
 }
 
 // ---- eval ----

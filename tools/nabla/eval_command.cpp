@@ -38,6 +38,7 @@ int run_eval(const EvalArgs& a) {
     options.num_classes = spec.classes;
     options.layout = spec.kind == "cnn" ? data::ImageLayout::Channels : data::ImageLayout::Flat;
     test = data::load_mnist(a.data, data::Split::Test, options);
+    if (!spec.input.is_identity()) spec.input.apply_(test.images);  // as in training (the checkpoint's values)
     const std::int64_t pixels = test.images.numel() / std::max<std::int64_t>(test.images.shape()[0], 1);
     if (pixels != spec.inputs)
       throw Error(fmt::format("{}: images have {} pixels but the checkpoint's model takes {}", a.data, pixels, spec.inputs));

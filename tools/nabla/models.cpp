@@ -1,5 +1,7 @@
 #include "models.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -107,6 +109,8 @@ void write_spec(const ModelSpec& spec, io::Metadata& metadata) {
   metadata["classes"] = std::to_string(spec.classes);
   metadata["batchnorm"] = std::to_string(spec.batchnorm ? 1 : 0);  // not = "1"/"0": GCC 12 -Wrestrict false positive
   metadata["dropout"] = fmt::format("{}", spec.dropout);
+  metadata["input_mean"] = fmt::format("{}", spec.input.mean);  // shortest form that reads back exactly
+  metadata["input_std"] = fmt::format("{}", spec.input.std);
 }
 
 ModelSpec read_spec(const io::Metadata& metadata, const std::string& path) {
@@ -121,9 +125,17 @@ ModelSpec read_spec(const io::Metadata& metadata, const std::string& path) {
     spec.classes = std::stoll(metadata.at("classes"));
     if (metadata.count("batchnorm")) spec.batchnorm = metadata.at("batchnorm") == "1";
     if (metadata.count("dropout")) spec.dropout = std::stod(metadata.at("dropout"));
+    // Checkpoints written before inputs were standardised have neither key: raw pixels.
+    if (metadata.count("input_mean")) spec.input.mean = std::stod(metadata.at("input_mean"));
+    if (metadata.count("input_std")) spec.input.std = std::stod(metadata.at("input_std"));
   } catch (const std::exception&) {
-    throw Error(fmt::format("{}: checkpoint metadata has malformed inputs/classes", path));
+    throw Error(fmt::format("{}: checkpoint metadata has a malformed inputs, classes, dropout, input_mean or "
+                            "input_std value",
+                            path));
   }
+  if (!(spec.input.std > 0.0) || !std::isfinite(spec.input.std) || !std::isfinite(spec.input.mean))
+    throw Error(fmt::format("{}: checkpoint metadata has input_mean {} and input_std {}; valid: finite, std positive",
+                            path, spec.input.mean, spec.input.std));
   return spec;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <nabla/data/transforms.h>
 #include <nabla/io/safetensors.h>
 #include <nabla/nn/module.h>
 
@@ -18,6 +19,7 @@ struct ModelSpec {
   std::int64_t classes = 10;
   bool batchnorm = false;  // BatchNorm after each hidden layer (before its ReLU)
   double dropout = 0.0;    // Dropout before each hidden Linear layer's successor
+  data::Standardize input;  // what the model's inputs were standardised with (identity: raw pixels in [0, 1])
 };
 
 /// Bytes of float32 activations and gradients one training step of `spec` keeps alive for a batch,

@@ -45,6 +45,7 @@ struct TrainArgs {
   int threads = 0;
   std::string metrics, plot, save, resume;
   bool batchnorm = false;
+  bool raw_pixels = false;  // --raw-pixels: no standardisation
   double dropout = 0.0;
   bool detect_anomaly = false;
   std::string max_memory;  // e.g. "512M", "2G"; empty: no limit
@@ -134,6 +135,10 @@ Position load_checkpoint(const std::string& path, const ModelSpec& spec, const T
                             "with hidden {} ({} inputs, {} classes)",
                             path, saved.kind, format_hidden(saved.hidden), saved.inputs, saved.classes, spec.kind,
                             format_hidden(spec.hidden), spec.inputs, spec.classes));
+  if (saved.input.mean != spec.input.mean || saved.input.std != spec.input.std)
+    throw Error(fmt::format("{}: checkpoint's inputs were standardised with mean {} and std {}, this run's with mean {} "
+                            "and std {} (the same --data and --raw-pixels as the first run are needed)",
+                            path, saved.input.mean, saved.input.std, spec.input.mean, spec.input.std));
   for (const auto& [key, value] : {std::pair<const char*, std::string>{"optimizer", a.optimizer},
                                    {"batch", std::to_string(a.batch)}, {"seed", std::to_string(a.seed)}})
     if (need(m, key, path) != value)
@@ -213,11 +218,19 @@ int run_train(const TrainArgs& a) {
     layout.layout = spec.kind == "cnn" ? data::ImageLayout::Channels : data::ImageLayout::Flat;
     train = data::load_mnist(a.data, data::Split::Train, layout);
     test = data::load_mnist(a.data, data::Split::Test, layout);
+    // Standardised with the training images' mean and std (both splits, the same values; the
+    // checkpoint keeps them for eval). On Fashion-MNIST this gains about a point of test accuracy
+    // after 10 epochs over raw pixels in [0, 1] (BENCHMARKS.md).
+    if (!a.raw_pixels) spec.input = data::Standardize::fit(train.images);
     spec.inputs = train.images.numel() / std::max<std::int64_t>(train.images.shape()[0], 1);
     manual_seed(a.seed);
     model = build_model(spec);
     opt = make_optimizer(a, model->parameters());
     if (!a.resume.empty()) pos = load_checkpoint(a.resume, spec, a, *model, *opt, rows);
+    if (!spec.input.is_identity()) {
+      spec.input.apply_(train.images);  // in place: the training set is not held twice
+      spec.input.apply_(test.images);
+    }
   } catch (const Error& e) {
     fmt::print(stderr, "nabla train: {}\n", e.what());
     return kExitUsage;
@@ -319,6 +332,8 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--data", args->data, "directory with the four MNIST-layout files (raw or .gz)")->capture_default_str();
   cmd->add_option("--model", args->model, "architecture: mlp or cnn")->capture_default_str();
   cmd->add_flag("--batchnorm", args->batchnorm, "batch normalisation after each hidden layer");
+  cmd->add_flag("--raw-pixels", args->raw_pixels,
+                "train on pixels in [0, 1] instead of standardising them with the training set's mean and std");
   cmd->add_option("--dropout", args->dropout, "dropout probability before the classifier layers")->capture_default_str();
   cmd->add_flag("--detect-anomaly", args->detect_anomaly, "report the first op making NaN or Inf (slower)");
   cmd->add_option("--max-memory", args->max_memory, "refuse a run whose estimated memory exceeds this (e.g. 2G)");

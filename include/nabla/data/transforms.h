@@ -1,0 +1,30 @@
+#pragma once
+/// Input transforms applied to a whole data set before training.
+#include <nabla/core/tensor.h>
+
+namespace nabla::data {
+
+/// Standardisation of inputs to zero mean and unit variance: x ↦ (x − mean) / std, with one mean
+/// and one standard deviation over every element (torchvision's Normalize for one channel). Fit it
+/// on the training split and apply the same values to every split and to inference inputs: the
+/// model learns on standardised pixels, so a checkpoint keeps them (`nabla train` saves them).
+struct Standardize {
+  double mean = 0.0;  ///< subtracted from every element
+  double std = 1.0;   ///< then divided into every element
+
+  /// The mean and the population standard deviation of every element of a float32 or float64
+  /// tensor, accumulated in double. Throws nabla::Error for an empty or integer tensor, a NaN or
+  /// infinite element, or a constant tensor (std 0 would divide by zero).
+  static Standardize fit(const Tensor& images);
+  /// (images − mean) / std as a new contiguous tensor of the same shape and dtype, computed in that
+  /// dtype (as PyTorch's `(x - mean) / std` on a float tensor). Throws nabla::Error for an integer
+  /// tensor or a std that is not positive and finite.
+  Tensor operator()(const Tensor& images) const;
+  /// The same in place, for a data set too large to hold twice; images must be contiguous (and
+  /// not need gradients: this is data, not a differentiable op).
+  void apply_(Tensor& images) const;
+  /// True for the identity (mean 0, std 1).
+  bool is_identity() const { return mean == 0.0 && std == 1.0; }
+};
+
+}  // namespace nabla::data

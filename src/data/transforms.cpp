@@ -1,0 +1,88 @@
+// Standardize: one pass for the mean, one for the variance, one to apply.
+#include <nabla/data/transforms.h>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include <nabla/core/error.h>
+
+namespace nabla::data {
+namespace {
+
+void check_floating(const Tensor& images, const char* op) {
+  if (!images.defined()) throw Error(fmt::format("{}: the tensor is undefined", op));
+  if (images.dtype() != kFloat32 && images.dtype() != kFloat64)
+    throw Error(fmt::format("{}: images are {}; valid: float32 or float64", op, dtype_name(images.dtype())));
+}
+
+template <class T>
+Standardize fit_typed(const Tensor& images) {
+  const T* x = images.data_ptr<T>();
+  const std::int64_t n = images.numel();
+  double sum = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]);
+  if (!std::isfinite(sum))
+    throw Error(fmt::format("Standardize::fit: images {} hold a NaN or infinite value", images.shape_string()));
+  const double mean = sum / static_cast<double>(n);
+  double squares = 0.0;  // around the mean, not E[x²] − mean²: no cancellation
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - mean;
+    squares += d * d;
+  }
+  const double std = std::sqrt(squares / static_cast<double>(n));
+  if (!(std > 0.0))
+    throw Error(fmt::format("Standardize::fit: every element of images {} equals {}; a standard deviation of 0 "
+                            "cannot scale them (valid: images that are not all equal)",
+                            images.shape_string(), mean));
+  return {mean, std};
+}
+
+template <class T>
+void apply_typed(const Tensor& in, Tensor& out, double mean, double std) {
+  const T* x = in.data_ptr<T>();
+  T* y = out.data_ptr<T>();
+  const T m = static_cast<T>(mean), s = static_cast<T>(std);
+  const std::int64_t n = in.numel();
+  for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) / s;
+}
+
+void check_values(const Standardize& s, const char* op) {
+  if (!(s.std > 0.0) || !std::isfinite(s.std) || !std::isfinite(s.mean))
+    throw Error(fmt::format("{}: mean {} and std {}; valid: a finite mean and a positive, finite std", op, s.mean, s.std));
+}
+
+}  // namespace
+
+Standardize Standardize::fit(const Tensor& images) {
+  check_floating(images, "Standardize::fit");
+  if (images.numel() == 0) throw Error(fmt::format("Standardize::fit: images {} are empty", images.shape_string()));
+  const Tensor x = images.contiguous();
+  return x.dtype() == kFloat32 ? fit_typed<float>(x) : fit_typed<double>(x);
+}
+
+Tensor Standardize::operator()(const Tensor& images) const {
+  check_floating(images, "Standardize");
+  check_values(*this, "Standardize");
+  const Tensor x = images.contiguous();
+  Tensor y = empty(x.shape(), x.dtype());
+  if (x.dtype() == kFloat32) apply_typed<float>(x, y, mean, std);
+  else apply_typed<double>(x, y, mean, std);
+  return y;
+}
+
+void Standardize::apply_(Tensor& images) const {
+  check_floating(images, "Standardize::apply_");
+  check_values(*this, "Standardize::apply_");
+  if (!images.is_contiguous())
+    throw Error(fmt::format("Standardize::apply_: images {} are not contiguous (valid: contiguous; or use the "
+                            "copying Standardize::operator())",
+                            images.shape_string()));
+  if (images.requires_grad())
+    throw Error("Standardize::apply_: images require gradients; standardise data before making it a leaf");
+  if (images.dtype() == kFloat32) apply_typed<float>(images, images, mean, std);
+  else apply_typed<double>(images, images, mean, std);
+  images.bump_version();
+}
+
+}  // namespace nabla::data

@@ -1,0 +1,124 @@
+// data::Standardize: fit (mean and population std over every element), the copying and the
+// in-place application, the statistics of Fashion-MNIST, and every error.
+#include <cmath>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include <nabla/data/idx.h>
+#include <nabla/data/transforms.h>
+
+#include "data/test_files.h"
+
+using nabla::Tensor;
+using nabla::test::error_of;
+namespace data = nabla::data;
+
+namespace {
+// Mean and population std of t's elements, computed independently of Standardize (two-pass, double).
+std::pair<double, double> moments(const Tensor& t) {
+  const std::vector<double> v = t.to_vector<double>();
+  double s = 0;
+  for (double x : v) s += x;
+  const double m = s / static_cast<double>(v.size());
+  double q = 0;
+  for (double x : v) q += (x - m) * (x - m);
+  return {m, std::sqrt(q / static_cast<double>(v.size()))};
+}
+}  // namespace
+
+TEST(Standardize, FitIsTheMeanAndPopulationStd) {
+  const Tensor x = nabla::tensor(std::vector<double>{1.0, 2.0, 3.0, 4.0}, {2, 2});
+  const data::Standardize s = data::Standardize::fit(x);
+  EXPECT_DOUBLE_EQ(s.mean, 2.5);
+  EXPECT_DOUBLE_EQ(s.std, std::sqrt(1.25));  // population (divided by n), as torchvision's statistics
+  EXPECT_FALSE(s.is_identity());
+  EXPECT_TRUE(data::Standardize{}.is_identity());
+}
+
+TEST(Standardize, ApplyGivesZeroMeanUnitStdInBothDtypes) {
+  for (nabla::DType dtype : {nabla::kFloat32, nabla::kFloat64}) {
+    const Tensor x = nabla::tensor(std::vector<double>{0.0, 0.1, 0.9, 0.5, 0.25, 1.0}, {2, 3}, dtype);
+    const data::Standardize s = data::Standardize::fit(x);
+    const Tensor y = s(x);
+    EXPECT_EQ(y.shape(), x.shape());
+    EXPECT_EQ(y.dtype(), dtype);
+    const auto [m, sd] = moments(y);
+    EXPECT_NEAR(m, 0.0, 1e-6);
+    EXPECT_NEAR(sd, 1.0, 1e-6);
+    // Element by element, (x - mean) / std in the tensor's dtype.
+    const auto xs = x.to_vector<double>(), ys = y.to_vector<double>();
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      if (dtype == nabla::kFloat32)
+        EXPECT_EQ(static_cast<float>(ys[i]), (static_cast<float>(xs[i]) - static_cast<float>(s.mean)) / static_cast<float>(s.std));
+      else
+        EXPECT_EQ(ys[i], (xs[i] - s.mean) / s.std);
+    }
+    EXPECT_EQ(x.to_vector<double>(), xs) << "the copying form leaves its input alone";
+  }
+}
+
+TEST(Standardize, InPlaceMatchesTheCopyAndBumpsTheVersion) {
+  Tensor x = nabla::tensor(std::vector<float>{3, 1, 4, 1, 5, 9, 2, 6}, {8});
+  const data::Standardize s = data::Standardize::fit(x);
+  const Tensor copy = s(x);
+  const std::uint64_t before = x.version();
+  s.apply_(x);
+  EXPECT_EQ(x.to_vector<float>(), copy.to_vector<float>());
+  EXPECT_GT(x.version(), before);
+}
+
+TEST(Standardize, NonContiguousInputIsReadInItsLogicalOrder) {
+  const Tensor x = nabla::tensor(std::vector<double>{1.0, 2.0, 3.0, 4.0, 5.0, 7.0}, {2, 3});
+  const Tensor xt = x.transpose(0, 1);
+  const data::Standardize s = data::Standardize::fit(xt);
+  EXPECT_DOUBLE_EQ(s.mean, data::Standardize::fit(x).mean);
+  EXPECT_EQ(s(xt).to_vector<double>(), s(xt.contiguous()).to_vector<double>());
+}
+
+TEST(Standardize, FashionMnistTrainingSetStatistics) {
+  const std::string dir = data::default_mnist_dir();
+  ASSERT_TRUE(std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz") ||
+              std::filesystem::exists(dir + "/train-images-idx3-ubyte"))
+      << "dataset-fashion-mnist is not installed (scripts/install-deps.sh installs it)";
+  const auto train = data::load_mnist(dir, data::Split::Train);
+  const data::Standardize s = data::Standardize::fit(train.images);
+  // numpy on the .gz file: x = frombuffer(..., uint8, offset=16).astype(float32) / float32(255),
+  // then x.astype(float64).mean() and .std(). numpy sums pairwise, Standardize in order: over 47M
+  // elements the two orders differ by a few 1e-11.
+  EXPECT_NEAR(s.mean, 0.2860406021939525, 1e-9);
+  EXPECT_NEAR(s.std, 0.3530242495426238, 1e-9);
+}
+
+TEST(Standardize, Errors) {
+  const std::string ints = error_of([] { data::Standardize::fit(nabla::tensor(std::vector<std::int64_t>{1, 2}, {2})); });
+  EXPECT_NE(ints.find("Standardize::fit"), std::string::npos) << ints;
+  EXPECT_NE(ints.find("int64"), std::string::npos) << ints;
+  EXPECT_NE(ints.find("float32 or float64"), std::string::npos) << ints;
+
+  const std::string none = error_of([] { data::Standardize::fit(nabla::empty({0, 4})); });
+  EXPECT_NE(none.find("[0, 4]"), std::string::npos) << none;
+  EXPECT_NE(none.find("empty"), std::string::npos) << none;
+
+  const std::string constant = error_of([] { data::Standardize::fit(nabla::tensor({0.5, 0.5, 0.5})); });
+  EXPECT_NE(constant.find("0.5"), std::string::npos) << constant;
+  EXPECT_NE(constant.find("standard deviation of 0"), std::string::npos) << constant;
+
+  const std::string nan = error_of([] { data::Standardize::fit(nabla::tensor({0.5, std::nan(""), 0.1})); });
+  EXPECT_NE(nan.find("NaN or infinite"), std::string::npos) << nan;
+
+  const Tensor x = nabla::tensor({1.0, 2.0});
+  const std::string zero = error_of([&] { data::Standardize{0.0, 0.0}(x); });
+  EXPECT_NE(zero.find("std 0"), std::string::npos) << zero;
+  EXPECT_NE(zero.find("positive, finite std"), std::string::npos) << zero;
+  const std::string inf_mean = error_of([&] { data::Standardize{INFINITY, 1.0}(x); });
+  EXPECT_NE(inf_mean.find("mean inf"), std::string::npos) << inf_mean;
+
+  Tensor strided = nabla::tensor(std::vector<double>{1.0, 2.0, 3.0, 4.0}, {2, 2}).transpose(0, 1);
+  const std::string view = error_of([&] { data::Standardize{0.5, 2.0}.apply_(strided); });
+  EXPECT_NE(view.find("not contiguous"), std::string::npos) << view;
+
+  Tensor leaf = nabla::tensor({1.0, 2.0}).requires_grad_();
+  const std::string grad = error_of([&] { data::Standardize{0.5, 2.0}.apply_(leaf); });
+  EXPECT_NE(grad.find("require gradients"), std::string::npos) << grad;
+}
