@@ -254,7 +254,8 @@ TEST(Conv2d, ChunkedBatchMatchesPerSample) {
   }
   EXPECT_TRUE(nabla::test::values_near(w.grad(), gw_sum, 1e-10, 1e-10));
 
-  // One thread: the whole-batch path, split into chunks (with the weight gradient accumulated over them).
+  // One thread: one share of the whole batch, in cache-sized steps (the weight gradient accumulated
+  // over them). The single-sample runs above took the whole-batch path (fewer samples than threads).
   const int threads = nabla::get_num_threads();
   nabla::set_num_threads(1);
   const Tensor x1 = x.detach().requires_grad_(), w1 = w.detach().requires_grad_();
