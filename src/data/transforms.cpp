@@ -2,6 +2,7 @@
 #include <nabla/data/transforms.h>
 
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -23,7 +24,9 @@ Standardize fit_typed(const Tensor& images) {
   double sum = 0.0;
   for (std::int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]);
   if (!std::isfinite(sum))
-    throw Error(fmt::format("Standardize::fit: images {} hold a NaN or infinite value", images.shape_string()));
+    throw Error(fmt::format("Standardize::fit: images {} hold a NaN or infinite value, or values so large that their "
+                            "sum overflows a double (valid: finite values)",
+                            images.shape_string()));
   const double mean = sum / static_cast<double>(n);
   double squares = 0.0;  // around the mean, not E[x²] − mean²: no cancellation
   for (std::int64_t i = 0; i < n; ++i) {
@@ -31,6 +34,10 @@ Standardize fit_typed(const Tensor& images) {
     squares += d * d;
   }
   const double std = std::sqrt(squares / static_cast<double>(n));
+  if (!std::isfinite(std))
+    throw Error(fmt::format("Standardize::fit: the squared deviations of images {} overflow a double (mean {}); "
+                            "valid: values whose spread a double can hold",
+                            images.shape_string(), mean));
   if (!(std > 0.0))
     throw Error(fmt::format("Standardize::fit: every element of images {} equals {}; a standard deviation of 0 "
                             "cannot scale them (valid: images that are not all equal)",
@@ -47,9 +54,15 @@ void apply_typed(const Tensor& in, Tensor& out, double mean, double std) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) / s;
 }
 
+// The values must also hold in T: applied to float32 a std under ~1e-45 would round to 0 and a mean
+// over ~3.4e38 to infinity.
+template <class T>
 void check_values(const Standardize& s, const char* op) {
-  if (!(s.std > 0.0) || !std::isfinite(s.std) || !std::isfinite(s.mean))
-    throw Error(fmt::format("{}: mean {} and std {}; valid: a finite mean and a positive, finite std", op, s.mean, s.std));
+  const T mean = static_cast<T>(s.mean), std = static_cast<T>(s.std);
+  if (!std::isfinite(s.mean) || !std::isfinite(s.std) || !std::isfinite(mean) || !std::isnormal(std) || !(std > T(0)))
+    throw Error(fmt::format("{}: mean {} and std {}; valid: a finite mean and a positive, finite std, both "
+                            "representable as {} (std at least {})",
+                            op, s.mean, s.std, sizeof(T) == 4 ? "float32" : "float64", std::numeric_limits<T>::min()));
 }
 
 }  // namespace
@@ -63,23 +76,29 @@ Standardize Standardize::fit(const Tensor& images) {
 
 Tensor Standardize::operator()(const Tensor& images) const {
   check_floating(images, "Standardize");
-  check_values(*this, "Standardize");
   const Tensor x = images.contiguous();
   Tensor y = empty(x.shape(), x.dtype());
-  if (x.dtype() == kFloat32) apply_typed<float>(x, y, mean, std);
-  else apply_typed<double>(x, y, mean, std);
+  if (x.dtype() == kFloat32) {
+    check_values<float>(*this, "Standardize");
+    apply_typed<float>(x, y, mean, std);
+  } else {
+    check_values<double>(*this, "Standardize");
+    apply_typed<double>(x, y, mean, std);
+  }
   return y;
 }
 
 void Standardize::apply_(Tensor& images) const {
   check_floating(images, "Standardize::apply_");
-  check_values(*this, "Standardize::apply_");
+  if (images.dtype() == kFloat32) check_values<float>(*this, "Standardize::apply_");
+  else check_values<double>(*this, "Standardize::apply_");
   if (!images.is_contiguous())
     throw Error(fmt::format("Standardize::apply_: images {} are not contiguous (valid: contiguous; or use the "
                             "copying Standardize::operator())",
                             images.shape_string()));
   if (images.requires_grad())
-    throw Error("Standardize::apply_: images require gradients; standardise data before making it a leaf");
+    throw Error(fmt::format("Standardize::apply_: images {} require gradients; standardise data before making it a leaf",
+                            images.shape_string()));
   if (images.dtype() == kFloat32) apply_typed<float>(images, images, mean, std);
   else apply_typed<double>(images, images, mean, std);
   images.bump_version();

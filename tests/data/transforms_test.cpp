@@ -114,6 +114,22 @@ TEST(Standardize, Errors) {
   const std::string inf_mean = error_of([&] { data::Standardize{INFINITY, 1.0}(x); });
   EXPECT_NE(inf_mean.find("mean inf"), std::string::npos) << inf_mean;
 
+  // Finite as doubles, but not as float32: a std that rounds to 0, a mean that rounds to infinity.
+  const Tensor f32 = nabla::tensor({1.0, 2.0}, nabla::kFloat32);
+  const std::string tiny = error_of([&] { data::Standardize{0.0, 1e-300}(f32); });
+  EXPECT_NE(tiny.find("representable as float32"), std::string::npos) << tiny;
+  const std::string huge = error_of([&] { data::Standardize{1e300, 1.0}(f32); });
+  EXPECT_NE(huge.find("mean 1e+300"), std::string::npos) << huge;
+  const data::Standardize fine{0.0, 1e-300};  // the same values are fine for float64
+  EXPECT_EQ(fine(nabla::tensor(std::vector<double>{1e-300}, {1})).to_vector<double>()[0], 1.0);
+
+  // Finite values whose sum or squared deviations overflow a double.
+  const std::string sum = error_of([] { data::Standardize::fit(nabla::tensor(std::vector<double>{1e308, 1e308}, {2})); });
+  EXPECT_NE(sum.find("sum overflows a double"), std::string::npos) << sum;
+  const std::string spread =
+      error_of([] { data::Standardize::fit(nabla::tensor(std::vector<double>{1e200, -1e200}, {2})); });
+  EXPECT_NE(spread.find("squared deviations"), std::string::npos) << spread;
+
   Tensor strided = nabla::tensor(std::vector<double>{1.0, 2.0, 3.0, 4.0}, {2, 2}).transpose(0, 1);
   const std::string view = error_of([&] { data::Standardize{0.5, 2.0}.apply_(strided); });
   EXPECT_NE(view.find("not contiguous"), std::string::npos) << view;
@@ -121,4 +137,5 @@ TEST(Standardize, Errors) {
   Tensor leaf = nabla::tensor({1.0, 2.0}).requires_grad_();
   const std::string grad = error_of([&] { data::Standardize{0.5, 2.0}.apply_(leaf); });
   EXPECT_NE(grad.find("require gradients"), std::string::npos) << grad;
+  EXPECT_NE(grad.find("[2]"), std::string::npos) << grad;
 }

@@ -267,6 +267,28 @@ TEST(Conv2d, ChunkedBatchMatchesPerSample) {
   EXPECT_TRUE(nabla::test::values_near(w1.grad(), gw_sum, 1e-10, 1e-10));
 }
 
+// Fewer samples than threads: the whole batch goes through GEMMs split over the pool, here in two
+// chunks (a sample's unfolded input, 16·9 × 100·100 elements, lets kMaxColumnElements hold two), the
+// weight and bias gradients accumulated across them. Against one thread, which takes the per-thread
+// step path.
+TEST(Conv2d, WholeBatchChunksMatchTheStepPath) {
+  nabla::manual_seed(13);
+  const Tensor x = nabla::randn({4, 16, 102, 102}, nabla::kFloat64), w = nabla::randn({4, 16, 3, 3}, nabla::kFloat64);
+  const Tensor b = nabla::randn({4}, nabla::kFloat64), gy = nabla::randn({4, 4, 100, 100}, nabla::kFloat64);
+  auto run = [&](int threads) {
+    const int before = nabla::get_num_threads();
+    nabla::set_num_threads(threads);
+    const Tensor xs = x.detach().requires_grad_(), ws = w.detach().requires_grad_(), bs = b.detach().requires_grad_();
+    const Tensor y = nabla::conv2d(xs, ws, bs);
+    y.backward(gy);
+    nabla::set_num_threads(before);
+    return std::vector<Tensor>{y, xs.grad(), ws.grad(), bs.grad()};
+  };
+  const auto whole = run(8), steps = run(1);
+  for (std::size_t r = 0; r < whole.size(); ++r)
+    EXPECT_TRUE(nabla::test::values_near(whole[r], steps[r].to_vector<double>(), 1e-10, 1e-10)) << "result " << r;
+}
+
 // The direct loops and im2col + GEMM agree on every option, in float32 and float64, for small K
 // (where kAuto picks the direct path) and larger K (forced); the weight gradient is the same bits
 // run to run.

@@ -819,9 +819,14 @@ TEST_F(TrainCli, InputsAreStandardisedWithTheTrainingSetsStatistics) {
   // Resuming must standardise as the first run did.
   r = nabla(with({"--epochs", "2", "--raw-pixels", "--resume", standard.string()}));
   expect_rejected(r, standard.string());
-  EXPECT_NE(r.err.find("standardised"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("trained on pixels standardised with mean"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("this run on raw pixels (--raw-pixels)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("resume without --raw-pixels"), std::string::npos) << r.err;
   r = nabla(with({"--epochs", "2", "--resume", raw.string()}));
   expect_rejected(r, raw.string());
+  EXPECT_NE(r.err.find("trained on raw pixels (--raw-pixels), this run on pixels standardised"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("resume with --raw-pixels"), std::string::npos) << r.err;
 
   // A checkpoint whose std cannot scale anything.
   const fs::path broken = dir_ / "broken.safetensors";
@@ -831,6 +836,26 @@ TEST_F(TrainCli, InputsAreStandardisedWithTheTrainingSetsStatistics) {
   r = nabla({"eval", "--checkpoint", broken.string(), "--data", small().string()});
   expect_rejected(r, broken.string());
   EXPECT_NE(r.err.find("input_std 0"), std::string::npos) << r.err;
+  // Values that do not parse whole, and one key without the other.
+  broken_meta["input_std"] = "0.35abc";
+  nabla::io::save_safetensors(broken.string(), raw_file.tensors, broken_meta);
+  r = nabla({"eval", "--checkpoint", broken.string(), "--data", small().string()});
+  expect_rejected(r, broken.string());
+  EXPECT_NE(r.err.find("input_std \"0.35abc\"; valid: a finite number"), std::string::npos) << r.err;
+  broken_meta.erase("input_std");
+  nabla::io::save_safetensors(broken.string(), raw_file.tensors, broken_meta);
+  r = nabla({"eval", "--checkpoint", broken.string(), "--data", small().string()});
+  expect_rejected(r, broken.string());
+  EXPECT_NE(r.err.find("input_mean but not input_std"), std::string::npos) << r.err;
+
+  // A training set whose pixels are all equal cannot be standardised: the error names the file and the way out.
+  const fs::path flat = dir_ / "flat";
+  write_mnist_dir(flat, 64, 32);
+  write_file(flat / "train-images-idx3-ubyte", idx_header(0x08, {64, 28, 28}) + std::string(64 * 28 * 28, '\x07'));
+  r = nabla(train_args(flat, {"--epochs", "1"}));
+  expect_rejected(r, (flat / "train-images-idx3-ubyte").string());
+  EXPECT_NE(r.err.find("--raw-pixels"), std::string::npos) << r.err;
+  EXPECT_EQ(nabla(train_args(flat, {"--epochs", "1", "--raw-pixels", "--hidden", "8"})).code, 0);
 }
 
 // ---- eval ----

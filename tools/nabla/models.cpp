@@ -1,6 +1,7 @@
 #include "models.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -113,6 +114,28 @@ void write_spec(const ModelSpec& spec, io::Metadata& metadata) {
   metadata["input_std"] = fmt::format("{}", spec.input.std);
 }
 
+namespace {
+// metadata[key] as a number: the whole value must parse (no trailing characters), and be finite.
+template <class N>
+N metadata_number(const io::Metadata& metadata, const char* key, const std::string& path) {
+  const std::string& text = metadata.at(key);
+  std::size_t used = 0;
+  N v{};
+  try {
+    if constexpr (std::is_integral_v<N>) v = static_cast<N>(std::stoll(text, &used));
+    else v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  bool ok = used == text.size() && used > 0;
+  if constexpr (!std::is_integral_v<N>) ok = ok && std::isfinite(v);
+  if (!ok)
+    throw Error(fmt::format("{}: checkpoint metadata has {} \"{}\"; valid: a finite {}", path, key, text,
+                            std::is_integral_v<N> ? "integer" : "number"));
+  return v;
+}
+}  // namespace
+
 ModelSpec read_spec(const io::Metadata& metadata, const std::string& path) {
   ModelSpec spec;
   for (const char* key : {"model", "hidden", "inputs", "classes"})
@@ -120,22 +143,21 @@ ModelSpec read_spec(const io::Metadata& metadata, const std::string& path) {
       throw Error(fmt::format("{}: not a nabla training checkpoint (its metadata has no \"{}\")", path, key));
   spec.kind = metadata.at("model");
   spec.hidden = metadata.at("hidden").empty() ? std::vector<std::int64_t>{} : parse_hidden(metadata.at("hidden"));
-  try {
-    spec.inputs = std::stoll(metadata.at("inputs"));
-    spec.classes = std::stoll(metadata.at("classes"));
-    if (metadata.count("batchnorm")) spec.batchnorm = metadata.at("batchnorm") == "1";
-    if (metadata.count("dropout")) spec.dropout = std::stod(metadata.at("dropout"));
-    // Checkpoints written before inputs were standardised have neither key: raw pixels.
-    if (metadata.count("input_mean")) spec.input.mean = std::stod(metadata.at("input_mean"));
-    if (metadata.count("input_std")) spec.input.std = std::stod(metadata.at("input_std"));
-  } catch (const std::exception&) {
-    throw Error(fmt::format("{}: checkpoint metadata has a malformed inputs, classes, dropout, input_mean or "
-                            "input_std value",
-                            path));
+  spec.inputs = metadata_number<std::int64_t>(metadata, "inputs", path);
+  spec.classes = metadata_number<std::int64_t>(metadata, "classes", path);
+  if (metadata.count("batchnorm")) spec.batchnorm = metadata.at("batchnorm") == "1";
+  if (metadata.count("dropout")) spec.dropout = metadata_number<double>(metadata, "dropout", path);
+  // Checkpoints written before inputs were standardised have neither key: raw pixels.
+  const bool has_mean = metadata.count("input_mean") != 0, has_std = metadata.count("input_std") != 0;
+  if (has_mean != has_std)
+    throw Error(fmt::format("{}: checkpoint metadata has {} but not {} (valid: both, or neither for raw pixels)", path,
+                            has_mean ? "input_mean" : "input_std", has_mean ? "input_std" : "input_mean"));
+  if (has_mean) {
+    spec.input.mean = metadata_number<double>(metadata, "input_mean", path);
+    spec.input.std = metadata_number<double>(metadata, "input_std", path);
+    if (!(spec.input.std > 0.0))
+      throw Error(fmt::format("{}: checkpoint metadata has input_std {}; valid: positive", path, spec.input.std));
   }
-  if (!(spec.input.std > 0.0) || !std::isfinite(spec.input.std) || !std::isfinite(spec.input.mean))
-    throw Error(fmt::format("{}: checkpoint metadata has input_mean {} and input_std {}; valid: finite, std positive",
-                            path, spec.input.mean, spec.input.std));
   return spec;
 }
 

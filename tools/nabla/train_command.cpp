@@ -135,10 +135,17 @@ Position load_checkpoint(const std::string& path, const ModelSpec& spec, const T
                             "with hidden {} ({} inputs, {} classes)",
                             path, saved.kind, format_hidden(saved.hidden), saved.inputs, saved.classes, spec.kind,
                             format_hidden(spec.hidden), spec.inputs, spec.classes));
-  if (saved.input.mean != spec.input.mean || saved.input.std != spec.input.std)
-    throw Error(fmt::format("{}: checkpoint's inputs were standardised with mean {} and std {}, this run's with mean {} "
-                            "and std {} (the same --data and --raw-pixels as the first run are needed)",
-                            path, saved.input.mean, saved.input.std, spec.input.mean, spec.input.std));
+  if (saved.input.mean != spec.input.mean || saved.input.std != spec.input.std) {
+    auto inputs = [](const data::Standardize& s) {
+      return s.is_identity() ? std::string("raw pixels (--raw-pixels)")
+                             : fmt::format("pixels standardised with mean {} and std {}", s.mean, s.std);
+    };
+    const char* hint = saved.input.is_identity() ? "resume with --raw-pixels"
+                       : spec.input.is_identity() ? "resume without --raw-pixels"
+                                                  : "resume with the first run's --data";
+    throw Error(fmt::format("{}: checkpoint was trained on {}, this run on {}; {}", path, inputs(saved.input),
+                            inputs(spec.input), hint));
+  }
   for (const auto& [key, value] : {std::pair<const char*, std::string>{"optimizer", a.optimizer},
                                    {"batch", std::to_string(a.batch)}, {"seed", std::to_string(a.seed)}})
     if (need(m, key, path) != value)
@@ -221,7 +228,15 @@ int run_train(const TrainArgs& a) {
     // Standardised with the training images' mean and std (both splits, the same values; the
     // checkpoint keeps them for eval). On Fashion-MNIST this gains about a point of test accuracy
     // after 10 epochs over raw pixels in [0, 1] (BENCHMARKS.md).
-    if (!a.raw_pixels) spec.input = data::Standardize::fit(train.images);
+    if (!a.raw_pixels) {
+      try {
+        spec.input = data::Standardize::fit(train.images);
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: the training images cannot be standardised ({}); use --raw-pixels to train on "
+                                "them unscaled",
+                                data::find_mnist_file(a.data, "train-images-idx3-ubyte"), e.what()));
+      }
+    }
     spec.inputs = train.images.numel() / std::max<std::int64_t>(train.images.shape()[0], 1);
     manual_seed(a.seed);
     model = build_model(spec);
