@@ -54,6 +54,12 @@ void apply_typed(const Tensor& in, Tensor& out, double mean, double std) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) / s;
 }
 
+// out = (in − mean) / std element by element (out may be in), both contiguous, of in's dtype.
+void standardize_into(const Standardize& s, const Tensor& in, Tensor& out) {
+  if (in.dtype() == kFloat32) apply_typed<float>(in, out, s.mean, s.std);
+  else apply_typed<double>(in, out, s.mean, s.std);
+}
+
 // The values must also hold in T: applied to float32 a std under ~1e-45 would round to 0 and a mean
 // over ~3.4e38 to infinity.
 template <class T>
@@ -74,24 +80,23 @@ Standardize Standardize::fit(const Tensor& images) {
   return x.dtype() == kFloat32 ? fit_typed<float>(x) : fit_typed<double>(x);
 }
 
+void Standardize::check(DType dtype, const char* op) const {
+  if (dtype == kFloat32) check_values<float>(*this, op);
+  else check_values<double>(*this, op);
+}
+
 Tensor Standardize::operator()(const Tensor& images) const {
   check_floating(images, "Standardize");
+  check(images.dtype(), "Standardize");
   const Tensor x = images.contiguous();
   Tensor y = empty(x.shape(), x.dtype());
-  if (x.dtype() == kFloat32) {
-    check_values<float>(*this, "Standardize");
-    apply_typed<float>(x, y, mean, std);
-  } else {
-    check_values<double>(*this, "Standardize");
-    apply_typed<double>(x, y, mean, std);
-  }
+  standardize_into(*this, x, y);
   return y;
 }
 
 void Standardize::apply_(Tensor& images) const {
   check_floating(images, "Standardize::apply_");
-  if (images.dtype() == kFloat32) check_values<float>(*this, "Standardize::apply_");
-  else check_values<double>(*this, "Standardize::apply_");
+  check(images.dtype(), "Standardize::apply_");
   if (!images.is_contiguous())
     throw Error(fmt::format("Standardize::apply_: images {} are not contiguous (valid: contiguous; or use the "
                             "copying Standardize::operator())",
@@ -99,8 +104,7 @@ void Standardize::apply_(Tensor& images) const {
   if (images.requires_grad())
     throw Error(fmt::format("Standardize::apply_: images {} require gradients; standardise data before making it a leaf",
                             images.shape_string()));
-  if (images.dtype() == kFloat32) apply_typed<float>(images, images, mean, std);
-  else apply_typed<double>(images, images, mean, std);
+  standardize_into(*this, images, images);
   images.bump_version();
 }
 

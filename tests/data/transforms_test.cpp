@@ -120,7 +120,10 @@ TEST(Standardize, Errors) {
   EXPECT_NE(tiny.find("representable as float32"), std::string::npos) << tiny;
   const std::string huge = error_of([&] { data::Standardize{1e300, 1.0}(f32); });
   EXPECT_NE(huge.find("mean 1e+300"), std::string::npos) << huge;
+  const std::string checked = error_of([] { data::Standardize{0.0, 1e-300}.check(nabla::kFloat32, "loading"); });
+  EXPECT_EQ(checked.rfind("loading: mean 0 and std 1e-300", 0), 0u) << checked;
   const data::Standardize fine{0.0, 1e-300};  // the same values are fine for float64
+  EXPECT_NO_THROW(fine.check(nabla::kFloat64));
   EXPECT_EQ(fine(nabla::tensor(std::vector<double>{1e-300}, {1})).to_vector<double>()[0], 1.0);
 
   // Finite values whose sum or squared deviations overflow a double.

@@ -836,6 +836,12 @@ TEST_F(TrainCli, InputsAreStandardisedWithTheTrainingSetsStatistics) {
   r = nabla({"eval", "--checkpoint", broken.string(), "--data", small().string()});
   expect_rejected(r, broken.string());
   EXPECT_NE(r.err.find("input_std 0"), std::string::npos) << r.err;
+  // A std that is a positive double but 0 in float32, the models' dtype.
+  broken_meta["input_std"] = "1e-300";
+  nabla::io::save_safetensors(broken.string(), raw_file.tensors, broken_meta);
+  r = nabla({"eval", "--checkpoint", broken.string(), "--data", small().string()});
+  expect_rejected(r, broken.string());
+  EXPECT_NE(r.err.find("representable as float32"), std::string::npos) << r.err;
   // Values that do not parse whole, and one key without the other.
   broken_meta["input_std"] = "0.35abc";
   nabla::io::save_safetensors(broken.string(), raw_file.tensors, broken_meta);

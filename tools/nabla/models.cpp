@@ -155,8 +155,12 @@ ModelSpec read_spec(const io::Metadata& metadata, const std::string& path) {
   if (has_mean) {
     spec.input.mean = metadata_number<double>(metadata, "input_mean", path);
     spec.input.std = metadata_number<double>(metadata, "input_std", path);
-    if (!(spec.input.std > 0.0))
-      throw Error(fmt::format("{}: checkpoint metadata has input_std {}; valid: positive", path, spec.input.std));
+    try {
+      spec.input.check(kFloat32, "input standardisation");  // the models here are float32
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: checkpoint metadata has input_mean {} and input_std {}: {}", path, spec.input.mean,
+                              spec.input.std, e.what()));
+    }
   }
   return spec;
 }

@@ -23,6 +23,10 @@ struct Standardize {
   /// The same in place, for a data set too large to hold twice; images must be contiguous (and
   /// not need gradients: this is data, not a differentiable op).
   void apply_(Tensor& images) const;
+  /// Throws nabla::Error (starting with `op`) unless these values can standardise a tensor of
+  /// `dtype`: a finite mean and a positive, finite std, both still so in that dtype (a float32 std
+  /// below ~1.2e-38 or a mean above ~3.4e38 is not). operator() and apply_ check this first.
+  void check(DType dtype, const char* op = "Standardize") const;
   /// True for the identity (mean 0, std 1).
   bool is_identity() const { return mean == 0.0 && std == 1.0; }
 };
