@@ -72,11 +72,20 @@ struct FunctionInfo {
   OpCode op;
   int arity;
 };
-constexpr std::array<FunctionInfo, 13> kFunctions{{
-    {"abs", OpCode::Abs, 1}, {"cos", OpCode::Cos, 1}, {"exp", OpCode::Exp, 1}, {"log", OpCode::Log, 1},
-    {"max", OpCode::Max, 2}, {"min", OpCode::Min, 2}, {"pow", OpCode::Pow, 2}, {"relu", OpCode::Relu, 1},
-    {"sigmoid", OpCode::Sigmoid, 1}, {"sin", OpCode::Sin, 1}, {"sqrt", OpCode::Sqrt, 1}, {"tan", OpCode::Tan, 1},
-    {"tanh", OpCode::Tanh, 1},
+// Sorted by name (the order the unknown-function error lists them in).
+constexpr std::array<FunctionInfo, 35> kFunctions{{
+    {"abs", OpCode::Abs, 1},       {"acos", OpCode::Acos, 1},   {"acosh", OpCode::Acosh, 1},
+    {"asin", OpCode::Asin, 1},     {"asinh", OpCode::Asinh, 1}, {"atan", OpCode::Atan, 1},
+    {"atan2", OpCode::Atan2, 2},   {"atanh", OpCode::Atanh, 1}, {"cbrt", OpCode::Cbrt, 1},
+    {"ceil", OpCode::Ceil, 1},     {"cos", OpCode::Cos, 1},     {"cosh", OpCode::Cosh, 1},
+    {"erf", OpCode::Erf, 1},       {"erfc", OpCode::Erfc, 1},   {"exp", OpCode::Exp, 1},
+    {"exp2", OpCode::Exp2, 1},     {"expm1", OpCode::Expm1, 1}, {"floor", OpCode::Floor, 1},
+    {"hypot", OpCode::Hypot, 2},   {"log", OpCode::Log, 1},     {"log10", OpCode::Log10, 1},
+    {"log1p", OpCode::Log1p, 1},   {"log2", OpCode::Log2, 1},   {"max", OpCode::Max, 2},
+    {"min", OpCode::Min, 2},       {"pow", OpCode::Pow, 2},     {"relu", OpCode::Relu, 1},
+    {"round", OpCode::Round, 1},   {"sigmoid", OpCode::Sigmoid, 1}, {"sin", OpCode::Sin, 1},
+    {"sinh", OpCode::Sinh, 1},     {"sqrt", OpCode::Sqrt, 1},   {"tan", OpCode::Tan, 1},
+    {"tanh", OpCode::Tanh, 1},     {"trunc", OpCode::Trunc, 1},
 }};
 
 const FunctionInfo* find_function(std::string_view name) {
@@ -104,20 +113,10 @@ std::string_view op_name(OpCode op) {
     case OpCode::Mul: return "mul";
     case OpCode::Div: return "div";
     case OpCode::Neg: return "neg";
-    case OpCode::Pow: return "pow";
-    case OpCode::Exp: return "exp";
-    case OpCode::Log: return "log";
-    case OpCode::Sqrt: return "sqrt";
-    case OpCode::Sin: return "sin";
-    case OpCode::Cos: return "cos";
-    case OpCode::Tan: return "tan";
-    case OpCode::Tanh: return "tanh";
-    case OpCode::Sigmoid: return "sigmoid";
-    case OpCode::Relu: return "relu";
-    case OpCode::Abs: return "abs";
-    case OpCode::Max: return "max";
-    case OpCode::Min: return "min";
+    default: break;  // every other op is a function, named as it is called
   }
+  for (const auto& f : kFunctions)
+    if (f.op == op) return f.name;
   return "?";
 }
 
@@ -476,14 +475,11 @@ double min(double a, double b) { return a <= b ? a : b; }
 
 template <class T>
 std::vector<T> Program::evaluate(std::span<const T> inputs) const {
-  using std::cos;
-  using std::exp;
-  using std::log;
-  using std::pow;
-  using std::sin;
-  using std::sqrt;
-  using std::tan;
-  using std::tanh;
+  // For T = double; Var and Dual find theirs by argument-dependent lookup.
+  using std::acos, std::acosh, std::asin, std::asinh, std::atan, std::atan2, std::atanh, std::cbrt, std::ceil;
+  using std::cos, std::cosh, std::erf, std::erfc, std::exp, std::exp2, std::expm1, std::floor, std::hypot;
+  using std::log, std::log10, std::log1p, std::log2, std::pow, std::round, std::sin, std::sinh, std::sqrt;
+  using std::tan, std::tanh, std::trunc;
   if (inputs.size() != inputs_.size())
     throw Error(fmt::format("Program::evaluate: the program has {} inputs, got {} values", inputs_.size(),
                             inputs.size()));
@@ -519,6 +515,28 @@ std::vector<T> Program::evaluate(std::span<const T> inputs) const {
       case OpCode::Abs: v.push_back(abs(*a)); break;
       case OpCode::Max: v.push_back(max(*a, *b)); break;
       case OpCode::Min: v.push_back(min(*a, *b)); break;
+      case OpCode::Asin: v.push_back(asin(*a)); break;
+      case OpCode::Acos: v.push_back(acos(*a)); break;
+      case OpCode::Atan: v.push_back(atan(*a)); break;
+      case OpCode::Sinh: v.push_back(sinh(*a)); break;
+      case OpCode::Cosh: v.push_back(cosh(*a)); break;
+      case OpCode::Asinh: v.push_back(asinh(*a)); break;
+      case OpCode::Acosh: v.push_back(acosh(*a)); break;
+      case OpCode::Atanh: v.push_back(atanh(*a)); break;
+      case OpCode::Log1p: v.push_back(log1p(*a)); break;
+      case OpCode::Expm1: v.push_back(expm1(*a)); break;
+      case OpCode::Log2: v.push_back(log2(*a)); break;
+      case OpCode::Log10: v.push_back(log10(*a)); break;
+      case OpCode::Exp2: v.push_back(exp2(*a)); break;
+      case OpCode::Cbrt: v.push_back(cbrt(*a)); break;
+      case OpCode::Erf: v.push_back(erf(*a)); break;
+      case OpCode::Erfc: v.push_back(erfc(*a)); break;
+      case OpCode::Floor: v.push_back(floor(*a)); break;
+      case OpCode::Ceil: v.push_back(ceil(*a)); break;
+      case OpCode::Round: v.push_back(round(*a)); break;
+      case OpCode::Trunc: v.push_back(trunc(*a)); break;
+      case OpCode::Atan2: v.push_back(atan2(*a, *b)); break;
+      case OpCode::Hypot: v.push_back(hypot(*a, *b)); break;
     }
   }
   return v;

@@ -78,6 +78,11 @@ TEST(ScalarProgram, EveryFunctionAgreesAcrossModes) {
       "y = tan(x) * a",  "y = tanh(x) * a", "y = sigmoid(x * a)", "y = relu(x - a)", "y = abs(x - a)",
       "y = pow(x, a)",   "y = x ^ a",       "y = max(x, a)",   "y = min(x, a)",   "y = x / a - a / x",
       "y = -x * a + x - a",
+      "y = asin(x / 2) * a", "y = acos(x / 2) * a", "y = atan(x) * a", "y = sinh(x) * a", "y = cosh(x) * a",
+      "y = asinh(x) * a", "y = acosh(x + 1) * a", "y = atanh(x / 2) * a", "y = log1p(x) * a", "y = expm1(x) * a",
+      "y = log2(x) * a", "y = log10(x) * a", "y = exp2(x) * a", "y = cbrt(x - 1) * a", "y = erf(x) * a",
+      "y = erfc(x) * a", "y = floor(3 * x) * x * a", "y = ceil(3 * x) * x * a", "y = round(3 * x) * x * a",
+      "y = trunc(3 * x) * x * a", "y = atan2(x, a)", "y = atan2(a, -x)", "y = hypot(x, a)",
   };
   for (const auto& src : programs) {
     for (double x : {0.4, 1.3}) {

@@ -35,6 +35,31 @@ T apply_unary(const std::string& name, const T& x) {
   if (name == "tan") return tan(x);
   if (name == "tanh") return tanh(x);
   if (name == "neg") return -x;
+  using std::acos, std::acosh, std::asin, std::asinh, std::atan, std::atanh, std::cbrt, std::ceil, std::cosh;
+  using std::erf, std::erfc, std::exp2, std::expm1, std::fabs, std::floor, std::log10, std::log1p, std::log2;
+  using std::round, std::sinh, std::trunc;
+  if (name == "asin") return asin(x);
+  if (name == "acos") return acos(x);
+  if (name == "atan") return atan(x);
+  if (name == "sinh") return sinh(x);
+  if (name == "cosh") return cosh(x);
+  if (name == "asinh") return asinh(x);
+  if (name == "acosh") return acosh(x);
+  if (name == "atanh") return atanh(x);
+  if (name == "log1p") return log1p(x);
+  if (name == "expm1") return expm1(x);
+  if (name == "log2") return log2(x);
+  if (name == "log10") return log10(x);
+  if (name == "exp2") return exp2(x);
+  if (name == "cbrt") return cbrt(x);
+  if (name == "erf") return erf(x);
+  if (name == "erfc") return erfc(x);
+  if (name == "fabs") return fabs(x);
+  // Rounding is piecewise constant: times x, so that the derivative (x's factor) is not just 0.
+  if (name == "floor*x") return floor(x) * x;
+  if (name == "ceil*x") return ceil(x) * x;
+  if (name == "round*x") return round(x) * x;
+  if (name == "trunc*x") return trunc(x) * x;
   if constexpr (std::is_same_v<T, double>) {
     if (name == "sigmoid") return 1.0 / (1.0 + std::exp(-x));
     if (name == "relu") return x > 0.0 ? x : 0.0;
@@ -75,6 +100,36 @@ std::vector<UnaryCase> unary_cases() {
       {"abs", -2.0, 2.0, -1.0},
       {"abs", 3.0, 3.0, 1.0},
       {"neg", 3.0, -3.0, -1.0},
+      // Derivatives written out, not taken from the implementation's formulas.
+      {"asin", 0.3, std::asin(0.3), 1.0 / std::sqrt(0.91)},
+      {"asin", -0.9, std::asin(-0.9), 1.0 / std::sqrt(0.19)},
+      {"acos", 0.3, std::acos(0.3), -1.0 / std::sqrt(0.91)},
+      {"atan", 2.0, std::atan(2.0), 0.2},
+      {"atan", -0.5, std::atan(-0.5), 0.8},
+      {"sinh", 0.9, std::sinh(0.9), (std::exp(0.9) + std::exp(-0.9)) / 2.0},
+      {"cosh", -1.1, std::cosh(-1.1), (std::exp(-1.1) - std::exp(1.1)) / 2.0},
+      {"asinh", 1.5, std::log(1.5 + std::sqrt(3.25)), 1.0 / std::sqrt(3.25)},
+      {"asinh", -1e200, std::asinh(-1e200), 1e-200},
+      {"acosh", 2.0, std::log(2.0 + std::sqrt(3.0)), 1.0 / std::sqrt(3.0)},
+      {"atanh", 0.5, 0.5 * std::log(3.0), 1.0 / 0.75},
+      {"log1p", 1e-10, 1e-10 - 5e-21, 1.0 / (1.0 + 1e-10)},
+      {"log1p", 3.0, std::log(4.0), 0.25},
+      {"expm1", 1e-10, 1e-10 + 5e-21, std::exp(1e-10)},
+      {"expm1", 2.0, std::exp(2.0) - 1.0, std::exp(2.0)},
+      {"log2", 8.0, 3.0, 1.0 / (8.0 * std::log(2.0))},
+      {"log10", 1000.0, 3.0, 1.0 / (1000.0 * std::log(10.0))},
+      {"exp2", 3.0, 8.0, 8.0 * std::log(2.0)},
+      {"cbrt", 8.0, 2.0, 1.0 / 12.0},
+      {"cbrt", -27.0, -3.0, 1.0 / 27.0},
+      {"erf", 0.6, std::erf(0.6), 2.0 / std::sqrt(M_PI) * std::exp(-0.36)},
+      {"erfc", 0.6, std::erfc(0.6), -2.0 / std::sqrt(M_PI) * std::exp(-0.36)},
+      {"fabs", -2.5, 2.5, -1.0},
+      {"floor*x", 2.7, 2.0 * 2.7, 2.0},
+      {"floor*x", -2.7, -3.0 * -2.7, -3.0},
+      {"ceil*x", 2.3, 3.0 * 2.3, 3.0},
+      {"round*x", 2.6, 3.0 * 2.6, 3.0},
+      {"round*x", -2.4, -2.0 * -2.4, -2.0},
+      {"trunc*x", -2.7, -2.0 * -2.7, -2.0},
   };
 }
 
@@ -165,6 +220,23 @@ std::vector<BinaryCase> binary_cases() {
        [](auto& x, auto& y) { return pow(x, 3.0) + pow(2.0, y); },
        [](double x, double y) { return std::pow(x, 3.0) + std::pow(2.0, y); }, a, b, 3.0 * a * a,
        std::pow(2.0, b) * std::log(2.0)},
+      // atan2(y, x): d/dy = x / (x² + y²), d/dx = -y / (x² + y²); hypot: x / r, y / r.
+      {"atan2", [](auto& x, auto& y) { return atan2(x, y); }, [](auto& x, auto& y) { return atan2(x, y); },
+       [](double x, double y) { return std::atan2(x, y); }, a, b, b / (a * a + b * b), -a / (a * a + b * b)},
+      {"atan2 third quadrant", [](auto& x, auto& y) { return atan2(-x, -y); },
+       [](auto& x, auto& y) { return atan2(-x, -y); }, [](double x, double y) { return std::atan2(-x, -y); }, a, b,
+       b / (a * a + b * b), -a / (a * a + b * b)},
+      {"atan2 consts", [](auto& x, auto& y) { return atan2(x, 2.0) + atan2(3.0, y); },
+       [](auto& x, auto& y) { return atan2(x, 2.0) + atan2(3.0, y); },
+       [](double x, double y) { return std::atan2(x, 2.0) + std::atan2(3.0, y); }, a, b, 2.0 / (a * a + 4.0),
+       -3.0 / (9.0 + b * b)},
+      {"hypot", [](auto& x, auto& y) { return hypot(x, y); }, [](auto& x, auto& y) { return hypot(x, y); },
+       [](double x, double y) { return std::hypot(x, y); }, a, b, a / std::sqrt(a * a + b * b),
+       b / std::sqrt(a * a + b * b)},
+      {"hypot consts", [](auto& x, auto& y) { return hypot(x, 2.0) + hypot(3.0, y); },
+       [](auto& x, auto& y) { return hypot(x, 2.0) + hypot(3.0, y); },
+       [](double x, double y) { return std::hypot(x, 2.0) + std::hypot(3.0, y); }, a, b, a / std::sqrt(a * a + 4.0),
+       b / std::sqrt(9.0 + b * b)},
   };
 }
 
@@ -311,7 +383,7 @@ TEST(ScalarModes, HessianVectorMatchesAnalyticHessian) {
 
 TEST(ScalarModes, HessianOfEveryFunctionAgreesWithNumericSecondDerivative) {
   for (const auto& c : unary_cases()) {
-    if (c.name == "relu" || c.name == "abs" || c.name == "neg") continue;  // piecewise linear: f'' = 0
+    if (c.name == "relu" || c.name == "abs" || c.name == "fabs" || c.name == "neg") continue;  // f'' = 0
     SCOPED_TRACE(c.name);
     const auto hv = nabla::hessian_vector([&](const auto& x) { return apply_unary(c.name, x[0]); }, {c.x}, {1.0});
     const auto second = nabla::numeric_gradient(

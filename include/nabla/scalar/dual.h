@@ -7,6 +7,7 @@
 #include <cmath>
 #include <compare>
 #include <cstddef>
+#include <numbers>
 #include <string>
 #include <utility>
 #include <vector>
@@ -243,6 +244,177 @@ BasicDual<T> abs(const BasicDual<T>& a) {
   if (v > 0.0) return a;
   if (v < 0.0) return -a;
   return {T(0.0), T(0.0)};
+}
+/// |a| (the name of <cmath>'s double version, for generic code).
+template <class T>
+BasicDual<T> fabs(const BasicDual<T>& a) {
+  return abs(a);
+}
+/// Arc sine.
+template <class T>
+BasicDual<T> asin(const BasicDual<T>& a) {
+  using std::asin;
+  using std::sqrt;
+  return {asin(a.value()), a.tangent() / sqrt((1.0 - a.value()) * (1.0 + a.value()))};
+}
+/// Arc cosine.
+template <class T>
+BasicDual<T> acos(const BasicDual<T>& a) {
+  using std::acos;
+  using std::sqrt;
+  return {acos(a.value()), -(a.tangent() / sqrt((1.0 - a.value()) * (1.0 + a.value())))};
+}
+/// Arc tangent.
+template <class T>
+BasicDual<T> atan(const BasicDual<T>& a) {
+  using std::atan;
+  return {atan(a.value()), a.tangent() / (1.0 + a.value() * a.value())};
+}
+/// Hyperbolic sine.
+template <class T>
+BasicDual<T> sinh(const BasicDual<T>& a) {
+  using std::cosh;
+  using std::sinh;
+  return {sinh(a.value()), cosh(a.value()) * a.tangent()};
+}
+/// Hyperbolic cosine.
+template <class T>
+BasicDual<T> cosh(const BasicDual<T>& a) {
+  using std::cosh;
+  using std::sinh;
+  return {cosh(a.value()), sinh(a.value()) * a.tangent()};
+}
+/// Inverse hyperbolic sine.
+template <class T>
+BasicDual<T> asinh(const BasicDual<T>& a) {
+  using std::asinh;
+  using std::hypot;
+  return {asinh(a.value()), a.tangent() / hypot(a.value(), 1.0)};
+}
+/// Inverse hyperbolic cosine.
+template <class T>
+BasicDual<T> acosh(const BasicDual<T>& a) {
+  using std::acosh;
+  using std::sqrt;
+  return {acosh(a.value()), a.tangent() / (sqrt(a.value() - 1.0) * sqrt(a.value() + 1.0))};
+}
+/// Inverse hyperbolic tangent.
+template <class T>
+BasicDual<T> atanh(const BasicDual<T>& a) {
+  using std::atanh;
+  return {atanh(a.value()), a.tangent() / ((1.0 - a.value()) * (1.0 + a.value()))};
+}
+/// log(1 + a).
+template <class T>
+BasicDual<T> log1p(const BasicDual<T>& a) {
+  using std::log1p;
+  return {log1p(a.value()), a.tangent() / (1.0 + a.value())};
+}
+/// e^a - 1.
+template <class T>
+BasicDual<T> expm1(const BasicDual<T>& a) {
+  using std::expm1;
+  T r = expm1(a.value());
+  return {r, (r + 1.0) * a.tangent()};
+}
+/// Base-2 logarithm.
+template <class T>
+BasicDual<T> log2(const BasicDual<T>& a) {
+  using std::log2;
+  return {log2(a.value()), a.tangent() / (a.value() * std::numbers::ln2)};
+}
+/// Base-10 logarithm.
+template <class T>
+BasicDual<T> log10(const BasicDual<T>& a) {
+  using std::log10;
+  return {log10(a.value()), a.tangent() / (a.value() * std::numbers::ln10)};
+}
+/// 2^a.
+template <class T>
+BasicDual<T> exp2(const BasicDual<T>& a) {
+  using std::exp2;
+  T r = exp2(a.value());
+  return {r, r * std::numbers::ln2 * a.tangent()};
+}
+/// Cube root.
+template <class T>
+BasicDual<T> cbrt(const BasicDual<T>& a) {
+  using std::cbrt;
+  T r = cbrt(a.value());
+  return {r, a.tangent() / (3.0 * r * r)};
+}
+/// The error function.
+template <class T>
+BasicDual<T> erf(const BasicDual<T>& a) {
+  using std::erf;
+  using std::exp;
+  return {erf(a.value()), std::numbers::inv_sqrtpi * 2.0 * exp(-(a.value() * a.value())) * a.tangent()};
+}
+/// The complementary error function.
+template <class T>
+BasicDual<T> erfc(const BasicDual<T>& a) {
+  using std::erfc;
+  using std::exp;
+  return {erfc(a.value()), -(std::numbers::inv_sqrtpi * 2.0 * exp(-(a.value() * a.value())) * a.tangent())};
+}
+/// Rounding functions: piecewise constant, tangent 0.
+template <class T>
+BasicDual<T> floor(const BasicDual<T>& a) {
+  using std::floor;
+  return {floor(a.value()), T(0.0)};
+}
+/// See floor.
+template <class T>
+BasicDual<T> ceil(const BasicDual<T>& a) {
+  using std::ceil;
+  return {ceil(a.value()), T(0.0)};
+}
+/// See floor.
+template <class T>
+BasicDual<T> round(const BasicDual<T>& a) {
+  using std::round;
+  return {round(a.value()), T(0.0)};
+}
+/// See floor.
+template <class T>
+BasicDual<T> trunc(const BasicDual<T>& a) {
+  using std::trunc;
+  return {trunc(a.value()), T(0.0)};
+}
+/// atan2(a, b) (same conventions as atan2(Var, Var): NaN tangent at (0, 0)).
+template <class T>
+BasicDual<T> atan2(const BasicDual<T>& a, const BasicDual<T>& b) {
+  using std::atan2;
+  using std::hypot;
+  T r = hypot(a.value(), b.value());
+  return {atan2(a.value(), b.value()), (b.value() * a.tangent() - a.value() * b.tangent()) / r / r};
+}
+/// atan2 with a constant.
+template <class T>
+BasicDual<T> atan2(const BasicDual<T>& a, double b) {
+  return atan2(a, BasicDual<T>(b));
+}
+/// atan2 with a constant.
+template <class T>
+BasicDual<T> atan2(double a, const BasicDual<T>& b) {
+  return atan2(BasicDual<T>(a), b);
+}
+/// sqrt(a² + b²) (NaN tangent at (0, 0), as hypot(Var, Var)).
+template <class T>
+BasicDual<T> hypot(const BasicDual<T>& a, const BasicDual<T>& b) {
+  using std::hypot;
+  T r = hypot(a.value(), b.value());
+  return {r, (a.value() * a.tangent() + b.value() * b.tangent()) / r};
+}
+/// hypot with a constant.
+template <class T>
+BasicDual<T> hypot(const BasicDual<T>& a, double b) {
+  return hypot(a, BasicDual<T>(b));
+}
+/// hypot with a constant.
+template <class T>
+BasicDual<T> hypot(double a, const BasicDual<T>& b) {
+  return hypot(BasicDual<T>(a), b);
 }
 /// a^b (same conventions as pow(Var, Var)).
 template <class T>

@@ -41,7 +41,9 @@ std::string caret_message(std::string_view message, std::string_view source, std
 
 /// The operations of a program. Input and Constant are leaves.
 enum class OpCode : std::uint8_t {
-  Input, Constant, Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Sin, Cos, Tan, Tanh, Sigmoid, Relu, Abs, Max, Min
+  Input, Constant, Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Sin, Cos, Tan, Tanh, Sigmoid, Relu, Abs, Max, Min,
+  Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Log1p, Expm1, Log2, Log10, Exp2, Cbrt, Erf, Erfc, Floor, Ceil,
+  Round, Trunc, Atan2, Hypot
 };
 
 /// The op's name as shown in tables and graphs ("mul", "log", ...).

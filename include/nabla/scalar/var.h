@@ -41,6 +41,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <numbers>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -670,6 +671,159 @@ template <Expression A>
 inline auto abs(const A& a) {
   const double v = a.value();
   return detail_ops::unary(a, std::fabs(v), v > 0.0 ? 1.0 : (v < 0.0 ? -1.0 : 0.0));
+}
+/// |a| (the name of <cmath>'s double version, for generic code).
+template <Expression A>
+inline auto fabs(const A& a) {
+  return abs(a);
+}
+/// Arc sine (IEEE result outside [-1, 1]; the derivative at ±1 is +inf).
+template <Expression A>
+inline auto asin(const A& a) {
+  const double v = a.value();
+  return detail_ops::unary(a, std::asin(v), 1.0 / std::sqrt((1.0 - v) * (1.0 + v)));
+}
+/// Arc cosine (IEEE result outside [-1, 1]; the derivative at ±1 is -inf).
+template <Expression A>
+inline auto acos(const A& a) {
+  const double v = a.value();
+  return detail_ops::unary(a, std::acos(v), -1.0 / std::sqrt((1.0 - v) * (1.0 + v)));
+}
+/// Arc tangent.
+template <Expression A>
+inline auto atan(const A& a) {
+  const double v = a.value();
+  return detail_ops::unary(a, std::atan(v), 1.0 / (1.0 + v * v));
+}
+/// Hyperbolic sine.
+template <Expression A>
+inline auto sinh(const A& a) {
+  return detail_ops::unary(a, std::sinh(a.value()), std::cosh(a.value()));
+}
+/// Hyperbolic cosine.
+template <Expression A>
+inline auto cosh(const A& a) {
+  return detail_ops::unary(a, std::cosh(a.value()), std::sinh(a.value()));
+}
+/// Inverse hyperbolic sine (the derivative 1 / hypot(a, 1) does not overflow for large |a|).
+template <Expression A>
+inline auto asinh(const A& a) {
+  return detail_ops::unary(a, std::asinh(a.value()), 1.0 / std::hypot(a.value(), 1.0));
+}
+/// Inverse hyperbolic cosine (IEEE result below 1; the derivative at 1 is +inf).
+template <Expression A>
+inline auto acosh(const A& a) {
+  const double v = a.value();
+  return detail_ops::unary(a, std::acosh(v), 1.0 / (std::sqrt(v - 1.0) * std::sqrt(v + 1.0)));
+}
+/// Inverse hyperbolic tangent (IEEE result outside (-1, 1)).
+template <Expression A>
+inline auto atanh(const A& a) {
+  const double v = a.value();
+  return detail_ops::unary(a, std::atanh(v), 1.0 / ((1.0 - v) * (1.0 + v)));
+}
+/// log(1 + a), accurate for small a.
+template <Expression A>
+inline auto log1p(const A& a) {
+  return detail_ops::unary(a, std::log1p(a.value()), 1.0 / (1.0 + a.value()));
+}
+/// e^a - 1, accurate for small a.
+template <Expression A>
+inline auto expm1(const A& a) {
+  const double r = std::expm1(a.value());
+  return detail_ops::unary(a, r, r + 1.0);
+}
+/// Base-2 logarithm.
+template <Expression A>
+inline auto log2(const A& a) {
+  return detail_ops::unary(a, std::log2(a.value()), 1.0 / (a.value() * std::numbers::ln2));
+}
+/// Base-10 logarithm.
+template <Expression A>
+inline auto log10(const A& a) {
+  return detail_ops::unary(a, std::log10(a.value()), 1.0 / (a.value() * std::numbers::ln10));
+}
+/// 2^a.
+template <Expression A>
+inline auto exp2(const A& a) {
+  const double r = std::exp2(a.value());
+  return detail_ops::unary(a, r, r * std::numbers::ln2);
+}
+/// Cube root (defined for negative a; the derivative at 0 is +inf).
+template <Expression A>
+inline auto cbrt(const A& a) {
+  const double r = std::cbrt(a.value());
+  return detail_ops::unary(a, r, 1.0 / (3.0 * r * r));
+}
+/// The error function.
+template <Expression A>
+inline auto erf(const A& a) {
+  const double v = a.value();
+  return detail_ops::unary(a, std::erf(v), std::numbers::inv_sqrtpi * 2.0 * std::exp(-v * v));
+}
+/// The complementary error function 1 - erf(a).
+template <Expression A>
+inline auto erfc(const A& a) {
+  const double v = a.value();
+  return detail_ops::unary(a, std::erfc(v), -std::numbers::inv_sqrtpi * 2.0 * std::exp(-v * v));
+}
+// Rounding: piecewise constant, so the derivative is 0 (as in PyTorch, also at the jumps). They
+// still record a statement, so that a graph shows where the gradient stops.
+/// The largest integer not greater than a.
+template <Expression A>
+inline auto floor(const A& a) {
+  return detail_ops::unary(a, std::floor(a.value()), 0.0);
+}
+/// The smallest integer not less than a.
+template <Expression A>
+inline auto ceil(const A& a) {
+  return detail_ops::unary(a, std::ceil(a.value()), 0.0);
+}
+/// a rounded to the nearest integer, halfway cases away from zero (std::round).
+template <Expression A>
+inline auto round(const A& a) {
+  return detail_ops::unary(a, std::round(a.value()), 0.0);
+}
+/// a rounded toward zero.
+template <Expression A>
+inline auto trunc(const A& a) {
+  return detail_ops::unary(a, std::trunc(a.value()), 0.0);
+}
+/// The angle of the point (b, a): atan2(a, b) in (-pi, pi]. The partials b / r² and -a / r² are
+/// taken through r = hypot(a, b), which does not overflow; at (0, 0) they are NaN (as in PyTorch).
+template <Expression A, Expression B>
+inline auto atan2(const A& a, const B& b) {
+  const double av = a.value(), bv = b.value(), r = std::hypot(av, bv);
+  return detail_ops::binary(a, b, std::atan2(av, bv), bv / r / r, -av / r / r);
+}
+/// atan2 with a constant second argument.
+template <Expression A>
+inline auto atan2(const A& a, double b) {
+  const double av = a.value(), r = std::hypot(av, b);
+  return detail_ops::unary(a, std::atan2(av, b), b / r / r);
+}
+/// atan2 with a constant first argument.
+template <Expression B>
+inline auto atan2(double a, const B& b) {
+  const double bv = b.value(), r = std::hypot(a, bv);
+  return detail_ops::unary(b, std::atan2(a, bv), -a / r / r);
+}
+/// sqrt(a² + b²) without overflow; the partials a / r and b / r are NaN at (0, 0) (as in PyTorch).
+template <Expression A, Expression B>
+inline auto hypot(const A& a, const B& b) {
+  const double av = a.value(), bv = b.value(), r = std::hypot(av, bv);
+  return detail_ops::binary(a, b, r, av / r, bv / r);
+}
+/// hypot with a constant second argument.
+template <Expression A>
+inline auto hypot(const A& a, double b) {
+  const double av = a.value(), r = std::hypot(av, b);
+  return detail_ops::unary(a, r, av / r);
+}
+/// hypot with a constant first argument.
+template <Expression B>
+inline auto hypot(double a, const B& b) {
+  return hypot(b, a);
 }
 /// a^b (d/db is 0 where a == 0 and b >= 0, like PyTorch; d/da is 0 where b == 0).
 template <Expression A, Expression B>
