@@ -35,6 +35,19 @@ std::string LeakyReLU::name() const { return fmt::format("LeakyReLU(negative_slo
 Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
 Tensor GELU::forward(const Tensor& x) { return gelu(x); }
+Tensor SiLU::forward(const Tensor& x) { return silu(x); }
+ELU::ELU(double alpha) : alpha_(alpha) {
+  if (!std::isfinite(alpha)) throw Error(fmt::format("ELU: alpha must be finite, got {}", alpha));
+}
+Tensor ELU::forward(const Tensor& x) { return elu(x, alpha_); }
+std::string ELU::name() const { return fmt::format("ELU(alpha={})", alpha_); }
+Softplus::Softplus(double beta, double threshold) : beta_(beta), threshold_(threshold) {
+  if (!(beta != 0.0) || !std::isfinite(beta))
+    throw Error(fmt::format("Softplus: beta must be finite and non-zero, got {}", beta));
+  if (std::isnan(threshold)) throw Error("Softplus: threshold is NaN");
+}
+Tensor Softplus::forward(const Tensor& x) { return softplus(x, beta_, threshold_); }
+std::string Softplus::name() const { return fmt::format("Softplus(beta={}, threshold={})", beta_, threshold_); }
 Tensor Softmax::forward(const Tensor& x) { return softmax(x, dim_); }
 std::string Softmax::name() const { return fmt::format("Softmax(dim={})", dim_); }
 Tensor Flatten::forward(const Tensor& x) { return x.flatten(start_, end_); }

@@ -137,6 +137,48 @@ Tensor erf(const Tensor& x) {
   });
 }
 
+Tensor silu(const Tensor& x) {
+  detail::check_floating(x, "silu");
+  Tensor y = detail::dispatch_floating(x.dtype(), "silu", [&]<class T>() {
+    return detail::map_unary<T>(x, [](T v) { return v / (T(1) + std::exp(-v)); });
+  });
+  // silu' = s (1 + x (1 - s)) with s = sigmoid(x).
+  return record("silu", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    const Tensor s = sigmoid(x);
+    return {g * s * (1.0 + x * (1.0 - s))};
+  });
+}
+
+Tensor elu(const Tensor& x, double alpha) {
+  detail::check_floating(x, "elu");
+  if (!std::isfinite(alpha)) throw Error(fmt::format("elu: alpha must be finite, got {}", alpha));
+  Tensor y = detail::dispatch_floating(x.dtype(), "elu", [&]<class T>() {
+    return detail::map_unary<T>(x, [alpha](T v) { return v > T(0) ? v : static_cast<T>(alpha * std::expm1(double(v))); });
+  });
+  return record("elu", y, {x}, {x}, [alpha](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    return {g * where(gt(x, scalar_like(x, 0.0)), scalar_like(x, 1.0), alpha * exp(x))};
+  });
+}
+
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  detail::check_floating(x, "softplus");
+  if (!(beta != 0.0) || !std::isfinite(beta))
+    throw Error(fmt::format("softplus: beta must be finite and non-zero, got {}", beta));
+  if (std::isnan(threshold)) throw Error("softplus: threshold is NaN");
+  Tensor y = detail::dispatch_floating(x.dtype(), "softplus", [&]<class T>() {
+    return detail::map_unary<T>(x, [beta, threshold](T v) {
+      const double bx = beta * double(v);
+      return bx > threshold ? v : static_cast<T>(std::log1p(std::exp(bx)) / beta);
+    });
+  });
+  return record("softplus", y, {x}, {x}, [beta, threshold](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor bx = c.saved(0) * beta;
+    return {g * where(gt(bx, scalar_like(bx, threshold)), scalar_like(bx, 1.0), sigmoid(bx))};
+  });
+}
+
 Tensor gelu(const Tensor& x) {
   detail::check_floating(x, "gelu");
   Tensor y = detail::dispatch_floating(x.dtype(), "gelu", [&]<class T>() {

@@ -4,6 +4,7 @@
 #include <nabla/ops/unary.h>
 
 #include <cmath>
+#include <numbers>
 
 #include <nabla/ops/arithmetic.h>
 
@@ -111,6 +112,118 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
     const Tensor x = c.saved(0);
     return {g * ge(x, scalar_like(x, lo)) * le(x, scalar_like(x, hi))};
   });
+}
+
+Tensor tan(const Tensor& x) {
+  Tensor y = unary_forward(x, "tan", [](auto v) { return std::tan(v); });
+  return record("tan", y, {x}, {y}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor y = c.saved(0);
+    return {g * (1.0 + y * y)};
+  });
+}
+
+Tensor asin(const Tensor& x) {
+  Tensor y = unary_forward(x, "asin", [](auto v) { return std::asin(v); });
+  // (1 - x)(1 + x) rather than 1 - x², which loses digits near ±1.
+  return record("asin", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    return {g / sqrt((1.0 - x) * (1.0 + x))};
+  });
+}
+
+Tensor acos(const Tensor& x) {
+  Tensor y = unary_forward(x, "acos", [](auto v) { return std::acos(v); });
+  return record("acos", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    return {-g / sqrt((1.0 - x) * (1.0 + x))};
+  });
+}
+
+Tensor atan(const Tensor& x) {
+  Tensor y = unary_forward(x, "atan", [](auto v) { return std::atan(v); });
+  return record("atan", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    return {g / (1.0 + x * x)};
+  });
+}
+
+Tensor sinh(const Tensor& x) {
+  Tensor y = unary_forward(x, "sinh", [](auto v) { return std::sinh(v); });
+  return record("sinh", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads { return {g * cosh(c.saved(0))}; });
+}
+
+Tensor cosh(const Tensor& x) {
+  Tensor y = unary_forward(x, "cosh", [](auto v) { return std::cosh(v); });
+  return record("cosh", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads { return {g * sinh(c.saved(0))}; });
+}
+
+Tensor asinh(const Tensor& x) {
+  Tensor y = unary_forward(x, "asinh", [](auto v) { return std::asinh(v); });
+  return record("asinh", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    return {g / sqrt(x * x + 1.0)};
+  });
+}
+
+Tensor acosh(const Tensor& x) {
+  Tensor y = unary_forward(x, "acosh", [](auto v) { return std::acosh(v); });
+  return record("acosh", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    return {g / (sqrt(x - 1.0) * sqrt(x + 1.0))};
+  });
+}
+
+Tensor atanh(const Tensor& x) {
+  Tensor y = unary_forward(x, "atanh", [](auto v) { return std::atanh(v); });
+  return record("atanh", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    return {g / ((1.0 - x) * (1.0 + x))};
+  });
+}
+
+Tensor log1p(const Tensor& x) {
+  Tensor y = unary_forward(x, "log1p", [](auto v) { return std::log1p(v); });
+  return record("log1p", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads { return {g / (1.0 + c.saved(0))}; });
+}
+
+Tensor expm1(const Tensor& x) {
+  Tensor y = unary_forward(x, "expm1", [](auto v) { return std::expm1(v); });
+  return record("expm1", y, {x}, {y}, [](const BackwardContext& c, const Tensor& g) -> Grads { return {g * (c.saved(0) + 1.0)}; });
+}
+
+Tensor log2(const Tensor& x) {
+  Tensor y = unary_forward(x, "log2", [](auto v) { return std::log2(v); });
+  return record("log2", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    return {g / (c.saved(0) * std::numbers::ln2)};
+  });
+}
+
+Tensor log10(const Tensor& x) {
+  Tensor y = unary_forward(x, "log10", [](auto v) { return std::log10(v); });
+  return record("log10", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    return {g / (c.saved(0) * std::numbers::ln10)};
+  });
+}
+
+Tensor reciprocal(const Tensor& x) {
+  Tensor y = unary_forward(x, "reciprocal", [](auto v) { return decltype(v)(1) / v; });
+  return record("reciprocal", y, {x}, {y}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor y = c.saved(0);
+    return {-g * y * y};
+  });
+}
+
+Tensor rsqrt(const Tensor& x) {
+  Tensor y = unary_forward(x, "rsqrt", [](auto v) { return decltype(v)(1) / std::sqrt(v); });
+  return record("rsqrt", y, {x}, {y}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor y = c.saved(0);
+    return {-0.5 * g * y * y * y};
+  });
+}
+
+Tensor square(const Tensor& x) {
+  Tensor y = unary_forward(x, "square", [](auto v) { return v * v; });
+  return record("square", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads { return {2.0 * g * c.saved(0)}; });
 }
 
 Tensor sign(const Tensor& x) {

@@ -190,6 +190,25 @@ TEST(Activations, LeakyReluAtZeroAndAround) {
   EXPECT_EQ(m(nabla::tensor({-1.0}, nabla::kFloat64)).item<double>(), -0.2);
 }
 
+TEST(Activations, SiluEluSoftplusModulesApplyTheirOps) {
+  const Tensor x = nabla::tensor({-2.0, -0.5, 0.0, 0.7, 3.0}, nabla::kFloat64);
+  nn::SiLU silu;
+  nn::ELU elu(0.5);
+  nn::Softplus softplus(2.0, 4.0);
+  EXPECT_EQ(silu(x).to_vector<double>(), nabla::silu(x).to_vector<double>());
+  EXPECT_EQ(elu(x).to_vector<double>(), nabla::elu(x, 0.5).to_vector<double>());
+  EXPECT_EQ(softplus(x).to_vector<double>(), nabla::softplus(x, 2.0, 4.0).to_vector<double>());
+  EXPECT_DOUBLE_EQ(silu(x).to_vector<double>()[4], 3.0 / (1.0 + std::exp(-3.0)));
+  EXPECT_DOUBLE_EQ(elu(x).to_vector<double>()[0], 0.5 * std::expm1(-2.0));
+  EXPECT_EQ(softplus(x).to_vector<double>()[4], 3.0);  // 2 * 3 > 4: linear
+  EXPECT_EQ(silu.name(), "SiLU()");
+  EXPECT_EQ(elu.name(), "ELU(alpha=0.5)");
+  EXPECT_EQ(softplus.name(), "Softplus(beta=2, threshold=4)");
+  EXPECT_TRUE(silu.parameters().empty());
+  EXPECT_THROW(nn::ELU(std::nan("")), nabla::Error);
+  EXPECT_THROW(nn::Softplus(0.0), nabla::Error);
+}
+
 TEST(Activations, GeluValuesGradientAndGradcheck) {
   const std::vector<double> xs{-3.0, -1.0, -1e-3, 0.0, 0.5, 2.0};
   const Tensor x = nabla::tensor(std::vector<double>(xs), {6}, nabla::kFloat64).requires_grad_();

@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include <nabla/ops/nn.h>
+
 #include "op_test_util.h"
 
 namespace nabla::test {
@@ -33,6 +35,27 @@ const std::vector<NamedUnary>& unary_ops() {
       {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.7); },
        [](double v) { return std::min(std::max(v, -0.5), 0.7); }, -2, 2},
       {"neg", [](const Tensor& x) { return neg(x); }, [](double v) { return -v; }, -2, 2},
+      {"tan", [](const Tensor& x) { return tan(x); }, [](double v) { return std::tan(v); }, -1.2, 1.2},
+      {"asin", [](const Tensor& x) { return asin(x); }, [](double v) { return std::asin(v); }, -0.9, 0.9},
+      {"acos", [](const Tensor& x) { return acos(x); }, [](double v) { return std::acos(v); }, -0.9, 0.9},
+      {"atan", [](const Tensor& x) { return atan(x); }, [](double v) { return std::atan(v); }, -3, 3},
+      {"sinh", [](const Tensor& x) { return sinh(x); }, [](double v) { return std::sinh(v); }, -2, 2},
+      {"cosh", [](const Tensor& x) { return cosh(x); }, [](double v) { return std::cosh(v); }, -2, 2},
+      {"asinh", [](const Tensor& x) { return asinh(x); }, [](double v) { return std::asinh(v); }, -3, 3},
+      {"acosh", [](const Tensor& x) { return acosh(x); }, [](double v) { return std::acosh(v); }, 1.2, 3},
+      {"atanh", [](const Tensor& x) { return atanh(x); }, [](double v) { return std::atanh(v); }, -0.9, 0.9},
+      {"log1p", [](const Tensor& x) { return log1p(x); }, [](double v) { return std::log1p(v); }, -0.5, 3},
+      {"expm1", [](const Tensor& x) { return expm1(x); }, [](double v) { return std::expm1(v); }, -2, 2},
+      {"log2", [](const Tensor& x) { return log2(x); }, [](double v) { return std::log2(v); }, 0.2, 3},
+      {"log10", [](const Tensor& x) { return log10(x); }, [](double v) { return std::log10(v); }, 0.2, 3},
+      {"reciprocal", [](const Tensor& x) { return reciprocal(x); }, [](double v) { return 1.0 / v; }, 0.5, 3},
+      {"rsqrt", [](const Tensor& x) { return rsqrt(x); }, [](double v) { return 1.0 / std::sqrt(v); }, 0.3, 3},
+      {"square", [](const Tensor& x) { return square(x); }, [](double v) { return v * v; }, -2, 2},
+      {"silu", [](const Tensor& x) { return silu(x); }, [](double v) { return v * ref_sigmoid(v); }, -4, 4},
+      {"elu", [](const Tensor& x) { return elu(x, 1.5); }, [](double v) { return v > 0 ? v : 1.5 * std::expm1(v); },
+       -3, 3},
+      {"softplus", [](const Tensor& x) { return softplus(x, 2.0, 20.0); },
+       [](double v) { return std::log1p(std::exp(2.0 * v)) / 2.0; }, -4, 4},
   };
   return ops;
 }
@@ -96,7 +119,7 @@ TEST(Unary, NaNPropagates) {
   // Every op maps NaN to NaN (relu and clamp included, as PyTorch), so bad values are not hidden.
   for (DType dt : float_dtypes())
     for (const auto& op : unary_ops()) {
-      const Tensor x = tensor(std::vector<double>{std::nan(""), 0.5}, {2}, dt);
+      const Tensor x = tensor(std::vector<double>{std::nan(""), (op.lo + op.hi) / 2}, {2}, dt);
       const auto y = op.op(x).to_vector<double>();
       EXPECT_TRUE(std::isnan(y[0])) << op.name << " " << dtype_name(dt);
       EXPECT_FALSE(std::isnan(y[1])) << op.name;
@@ -191,7 +214,8 @@ TEST(Unary, ClosedFormGradients) {
 
 TEST(Unary, GradgradcheckRepresentative) {
   manual_seed(16);
-  for (const char* name : {"exp", "log", "tanh", "sigmoid", "sqrt", "sin", "cos"})
+  for (const char* name : {"exp", "log", "tanh", "sigmoid", "sqrt", "sin", "cos", "tan", "asin", "acosh", "atanh",
+                           "log1p", "expm1", "reciprocal", "rsqrt", "silu", "elu", "softplus"})
     for (const auto& op : unary_ops())
       if (std::string(op.name) == name) {
         auto f = [&op](const std::vector<Tensor>& in) { return op.op(in[0]); };
@@ -219,6 +243,57 @@ TEST(Unary, ClampNeedsOrderedBounds) {
   const Tensor x = zeros({2});
   EXPECT_TRUE(throws_error([&] { clamp(x, 1.0, -1.0); }, {"clamp: need min <= max", "min=1", "max=-1"}));
   EXPECT_TRUE(throws_error([&] { clamp(x, std::nan(""), 1.0); }, {"clamp"}));
+}
+
+}  // namespace
+}  // namespace nabla::test
+
+namespace nabla::test {
+namespace {
+
+TEST(Unary, ActivationParametersEdgesAndErrors) {
+  for (DType dt : float_dtypes()) {
+    // softplus: linear above threshold (value and gradient 1), log(1 + e^(beta x)) / beta below.
+    Tensor x = tensor(std::vector<double>{-1000.0, 0.0, 0.5, 12.0, 1000.0}, {5}, dt).requires_grad_();
+    const Tensor y = softplus(x, 2.0, 20.0);
+    const auto yv = y.to_vector<double>();
+    EXPECT_EQ(yv[0], 0.0);
+    EXPECT_NEAR(yv[1], std::log(2.0) / 2.0, 1e-7);
+    EXPECT_NEAR(yv[2], std::log1p(std::exp(1.0)) / 2.0, 1e-7);
+    EXPECT_EQ(yv[3], 12.0);  // 2 * 12 > 20: x itself
+    EXPECT_EQ(yv[4], 1000.0);
+    sum(y).backward();
+    const auto gv = x.grad().to_vector<double>();
+    EXPECT_EQ(gv[0], 0.0);
+    EXPECT_NEAR(gv[1], 0.5, 1e-7);
+    EXPECT_NEAR(gv[2], ref_sigmoid(1.0), 1e-7);
+    EXPECT_EQ(gv[3], 1.0);
+    EXPECT_EQ(gv[4], 1.0);
+    // elu: alpha (e^x - 1) below 0, saturating at -alpha; gradient alpha e^x there, 1 above.
+    Tensor e = tensor(std::vector<double>{-1000.0, -1.0, 0.0, 2.0}, {4}, dt).requires_grad_();
+    const Tensor ey = elu(e, 0.5);
+    EXPECT_TRUE(values_near(ey, {-0.5, 0.5 * std::expm1(-1.0), 0.0, 2.0}, 1e-6));
+    sum(ey).backward();
+    EXPECT_TRUE(values_near(e.grad(), {0.0, 0.5 * std::exp(-1.0), 0.5, 1.0}, 1e-6));  // at 0: alpha e^0, as PyTorch
+    // silu at the extremes: no overflow into NaN.
+    const auto sv = silu(tensor(std::vector<double>{-1000.0, 1000.0}, {2}, dt)).to_vector<double>();
+    EXPECT_EQ(sv[0], 0.0);
+    EXPECT_EQ(sv[1], 1000.0);
+    // reciprocal and rsqrt at 0, asin and atanh at their edges: IEEE values and slopes.
+    Tensor z = tensor(std::vector<double>{0.0}, {1}, dt).requires_grad_();
+    EXPECT_EQ(reciprocal(z).item<double>(), kInf);
+    EXPECT_EQ(rsqrt(z).item<double>(), kInf);
+    Tensor one = tensor(std::vector<double>{1.0}, {1}, dt).requires_grad_();
+    sum(asin(one)).backward();
+    EXPECT_EQ(one.grad().item<double>(), kInf);
+    EXPECT_EQ(atanh(one.detach()).item<double>(), kInf);
+    EXPECT_TRUE(std::isnan(acosh(tensor(std::vector<double>{0.5}, {1}, dt)).item<double>()));
+  }
+  const Tensor x = tensor({1.0, 2.0}, kFloat64);
+  EXPECT_TRUE(throws_error([&] { softplus(x, 0.0); }, {"softplus", "beta", "0"}));
+  EXPECT_TRUE(throws_error([&] { softplus(x, 1.0, std::nan("")); }, {"softplus", "threshold"}));
+  EXPECT_TRUE(throws_error([&] { elu(x, kInf); }, {"elu", "alpha", "inf"}));
+  EXPECT_TRUE(throws_error([&] { silu(tensor(std::vector<std::int64_t>{1}, {1}, kInt64)); }, {"silu"}));
 }
 
 }  // namespace

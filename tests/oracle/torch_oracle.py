@@ -170,6 +170,25 @@ OPS = {
     "sigmoid": lambda x, a: torch.sigmoid(x[0]),
     "relu": lambda x, a: torch.relu(x[0]),
     "clamp": lambda x, a: torch.clamp(x[0], a["min"], a["max"]),
+    "tan": lambda x, a: torch.tan(x[0]),
+    "asin": lambda x, a: torch.asin(x[0]),
+    "acos": lambda x, a: torch.acos(x[0]),
+    "atan": lambda x, a: torch.atan(x[0]),
+    "sinh": lambda x, a: torch.sinh(x[0]),
+    "cosh": lambda x, a: torch.cosh(x[0]),
+    "asinh": lambda x, a: torch.asinh(x[0]),
+    "acosh": lambda x, a: torch.acosh(x[0]),
+    "atanh": lambda x, a: torch.atanh(x[0]),
+    "log1p": lambda x, a: torch.log1p(x[0]),
+    "expm1": lambda x, a: torch.expm1(x[0]),
+    "log2": lambda x, a: torch.log2(x[0]),
+    "log10": lambda x, a: torch.log10(x[0]),
+    "reciprocal": lambda x, a: torch.reciprocal(x[0]),
+    "rsqrt": lambda x, a: torch.rsqrt(x[0]),
+    "square": lambda x, a: torch.square(x[0]),
+    "silu": lambda x, a: torch.nn.functional.silu(x[0]),
+    "elu": lambda x, a: torch.nn.functional.elu(x[0], a["alpha"]),
+    "softplus": lambda x, a: torch.nn.functional.softplus(x[0], a["beta"], a["threshold"]),
     "maximum": lambda x, a: torch.maximum(x[0], x[1]),
     "minimum": lambda x, a: torch.minimum(x[0], x[1]),
     "where": lambda x, a: torch.where(x[0] != 0, x[1], x[2]),
@@ -355,6 +374,32 @@ def gen_unary():
     add_case("sigmoid", [plain(torch.tensor([-30.0, -5.0, 0.0, 5.0, 30.0], dtype=DT))], desc="wide")
     add_case("tanh", [plain(torch.tensor([-20.0, -1.0, 0.0, 1.0, 20.0], dtype=DT))], desc="wide")
     add_case("exp", [plain(torch.tensor([-50.0, 0.0, 10.0], dtype=DT))], desc="wide")
+
+    # The rest of <cmath> and the smooth activations, each on its domain.
+    def inside(lo, hi):
+        return lambda *shape: positive(*shape, lo=lo, hi=hi)
+
+    more = {"tan": inside(-1.2, 1.2), "asin": inside(-0.9, 0.9), "acos": inside(-0.9, 0.9), "atan": randn,
+            "sinh": randn, "cosh": randn, "asinh": randn, "acosh": inside(1.1, 3.0), "atanh": inside(-0.9, 0.9),
+            "log1p": inside(-0.5, 3.0), "expm1": randn, "log2": positive, "log10": positive,
+            "reciprocal": away_from_zero, "rsqrt": positive, "square": randn, "silu": randn}
+    for op, fn in more.items():
+        add_case(op, [plain(fn(*rshape(2)))], desc="2d")
+        add_case(op, [plain(fn())], desc="0d")
+        add_case(op, [transposed(fn, [3, 4])], desc="transposed")
+    for alpha in [1.0, 0.5]:
+        add_case("elu", [plain(randn(*rshape(2)))], {"alpha": alpha}, desc=f"a{alpha}")
+    add_case("elu", [plain(torch.tensor([-30.0, -1.0, 0.0, 1.0], dtype=DT))], {"alpha": 1.3}, desc="edges")
+    for beta, threshold in [(1.0, 20.0), (2.0, 5.0)]:
+        add_case("softplus", [plain(randn(*rshape(2)) * 4)], {"beta": beta, "threshold": threshold},
+                 desc=f"b{beta}")
+    add_case("softplus", [plain(torch.tensor([-40.0, 0.0, 2.4, 2.6, 40.0], dtype=DT))],
+             {"beta": 2.0, "threshold": 5.0}, desc="threshold")
+    add_case("silu", [plain(torch.tensor([-40.0, 0.0, 40.0], dtype=DT))], desc="wide")
+    for op in ["tan", "atanh", "rsqrt", "silu"]:
+        add_case(op, [plain(more[op](2, 3))], desc="hvp", order=2)
+    add_case("elu", [plain(randn(2, 3))], {"alpha": 0.7}, desc="hvp", order=2)
+    add_case("softplus", [plain(randn(2, 3))], {"beta": 1.5, "threshold": 20.0}, desc="hvp", order=2)
 
     add_case("clamp", [plain(randn(3, 4))], {"min": -0.5, "max": 0.5}, desc="2d")
     add_case("clamp", [plain(randn(2, 3, 4))], {"min": -1.0, "max": 0.25}, desc="3d")

@@ -65,6 +65,35 @@ class GELU : public Module {
   std::string name() const override { return "GELU()"; }
 };
 
+/// x · sigmoid(x).
+class SiLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "SiLU()"; }
+};
+
+/// x for x > 0, else alpha · (e^x - 1).
+class ELU : public Module {
+ public:
+  explicit ELU(double alpha = 1.0);
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override;
+
+ private:
+  double alpha_;
+};
+
+/// log(1 + e^(beta·x)) / beta, linear above threshold.
+class Softplus : public Module {
+ public:
+  explicit Softplus(double beta = 1.0, double threshold = 20.0);
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override;
+
+ private:
+  double beta_, threshold_;
+};
+
 /// Softmax over dim.
 class Softmax : public Module {
  public:

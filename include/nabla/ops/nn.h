@@ -20,6 +20,13 @@ Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor gelu(const Tensor& x);
 /// The error function, elementwise.
 Tensor erf(const Tensor& x);
+/// x · sigmoid(x) (SiLU, also called swish).
+Tensor silu(const Tensor& x);
+/// x for x > 0, else alpha · (e^x - 1) (backward below 0: alpha · e^x).
+Tensor elu(const Tensor& x, double alpha = 1.0);
+/// log(1 + e^(beta·x)) / beta, and x itself where beta·x > threshold (as PyTorch, for stability);
+/// backward: sigmoid(beta·x), or 1 above the threshold. beta must be non-zero.
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 /// Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1-p);
 /// identity when !training or p == 0. The mask comes from the seeded generator.
 Tensor dropout(const Tensor& x, double p, bool training = true);

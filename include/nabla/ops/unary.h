@@ -27,4 +27,40 @@ Tensor clamp(const Tensor& x, double min, double max);
 /// -1, 0 or 1 per element (no gradient).
 Tensor sign(const Tensor& x);
 
+// The rest of <cmath>'s differentiable functions. Backward is written with ops (so second
+// derivatives work) in the form PyTorch uses; outside a function's domain the values and gradients
+// are the IEEE results (NaN, ±inf).
+/// tan(x) (backward: g * (1 + y^2), reusing the output).
+Tensor tan(const Tensor& x);
+/// Arc sine (backward: g / sqrt(1 - x^2)).
+Tensor asin(const Tensor& x);
+/// Arc cosine (backward: -g / sqrt(1 - x^2)).
+Tensor acos(const Tensor& x);
+/// Arc tangent (backward: g / (1 + x^2)).
+Tensor atan(const Tensor& x);
+/// Hyperbolic sine.
+Tensor sinh(const Tensor& x);
+/// Hyperbolic cosine.
+Tensor cosh(const Tensor& x);
+/// Inverse hyperbolic sine (backward: g / sqrt(x^2 + 1)).
+Tensor asinh(const Tensor& x);
+/// Inverse hyperbolic cosine (backward: g / (sqrt(x - 1) sqrt(x + 1))).
+Tensor acosh(const Tensor& x);
+/// Inverse hyperbolic tangent (backward: g / ((1 - x)(1 + x))).
+Tensor atanh(const Tensor& x);
+/// log(1 + x), accurate for small x.
+Tensor log1p(const Tensor& x);
+/// e^x - 1, accurate for small x (backward: g * (y + 1)).
+Tensor expm1(const Tensor& x);
+/// Base-2 logarithm.
+Tensor log2(const Tensor& x);
+/// Base-10 logarithm.
+Tensor log10(const Tensor& x);
+/// 1 / x (backward: -g * y^2).
+Tensor reciprocal(const Tensor& x);
+/// 1 / sqrt(x) (backward: -g * y^3 / 2).
+Tensor rsqrt(const Tensor& x);
+/// x * x (backward: 2 g x).
+Tensor square(const Tensor& x);
+
 }  // namespace nabla
