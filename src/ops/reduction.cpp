@@ -2,6 +2,7 @@
 #include <nabla/ops/reduction.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include <nabla/autograd/grad_mode.h>
 #include <nabla/ops/arithmetic.h>
@@ -189,6 +190,105 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   // dx = g - softmax(x) * sum(g), with softmax(x) = exp(y).
   return record("log_softmax", y, {x}, {y}, [d](const BackwardContext& c, const Tensor& g) -> Grads {
     return {g - exp(c.saved(0)) * sum(g, d, true)};
+  });
+}
+
+// ---- variance, standard deviation, norms ----
+
+Tensor var(const Tensor& x) { return var(x.reshape({x.numel()}), 0); }
+
+Tensor var(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
+  detail::check_floating(x, "var");
+  if (!(correction >= 0.0) || !std::isfinite(correction))
+    throw Error(fmt::format("var: correction must be finite and >= 0, got {}", correction));
+  const auto d = detail::wrap_dim(dim, x.dim(), "var");
+  const double n = x.dim() == 0 ? 1.0 : static_cast<double>(x.shape()[d]);
+  const double denominator = std::max(0.0, n - correction);
+  if (n == 0) return sum(x, d, keepdim) / denominator;  // 0 / 0: NaN, as PyTorch
+  // Two passes: deviations from the mean, then their squares (no cancellation of large sums).
+  const Tensor centered = x - mean(x, d, true);
+  return sum(centered * centered, d, keepdim) / denominator;
+}
+
+Tensor std(const Tensor& x) { return sqrt(var(x)); }
+
+Tensor std(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
+  return sqrt(var(x, dim, correction, keepdim));
+}
+
+Tensor norm(const Tensor& x, double p) { return norm(x.reshape({x.numel()}), p, 0, false); }
+
+Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim) {
+  detail::check_floating(x, "norm");
+  if (!(p > 0.0)) throw Error(fmt::format("norm: p must be > 0 or inf, got {}", p));
+  const auto d = detail::wrap_dim(dim, x.dim(), "norm");
+  const bool inf = std::isinf(p);
+  if (inf && x.dim() > 0 && x.shape()[d] == 0)
+    throw Error(fmt::format("norm: the inf-norm of an empty dim (dim {} of shape {}) is undefined", dim, x.shape_string()));
+  // The value from the detached input; the backward below is PyTorch's, written with ops.
+  Tensor out;
+  {
+    const Tensor a = abs(x.detach());
+    if (inf) out = max(a, d, keepdim);
+    else if (p == 1.0) out = sum(a, d, keepdim);
+    else if (p == 2.0) out = sqrt(sum(a * a, d, keepdim));
+    else out = pow(sum(pow(a, p), d, keepdim), 1.0 / p);
+  }
+  return record("norm", out, {x}, {x, out}, [p, d, keepdim, inf](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    const Shape& shape = c.input_shape(0);
+    const Tensor n = unsqueeze_reduced(c.saved(1), shape, {d}, keepdim);
+    const Tensor gu = unsqueeze_reduced(g, shape, {d}, keepdim);
+    if (p == 1.0) return {sign(x) * gu};
+    if (inf) {  // shared by the elements whose |x| is the norm
+      const Tensor at_max = eq(abs(x), n);
+      return {sign(x) * at_max / sum(at_max, d, true) * gu};
+    }
+    const Tensor zero = scalar_like(n, 0.0);
+    const Tensor scale = where(eq(n, zero), zero, gu / (p == 2.0 ? n : pow(n, p - 1.0)));
+    return {(p == 2.0 ? x : sign(x) * pow(abs(x), p - 1.0)) * scale};
+  });
+}
+
+// ---- cumulative sum ----
+
+namespace {
+// Running sums along dim, from the front (or from the back: cumsum's adjoint), in double for float.
+template <bool FromBack>
+Tensor cumsum_forward(const Tensor& x, std::int64_t d) {
+  const Tensor xc = detail::dense(x);
+  Tensor out = detail::make_empty(x.shape(), x.dtype());
+  const auto split = detail::split_at(x.shape(), d);
+  detail::dispatch_floating(x.dtype(), "cumsum", [&]<class T>() {
+    const T* in = xc.data_ptr<T>();
+    T* o = out.data_ptr<T>();
+    for (std::int64_t a = 0; a < split.outer; ++a)
+      for (std::int64_t b = 0; b < split.inner; ++b) {
+        const std::int64_t base = a * split.n * split.inner + b;
+        double total = 0.0;
+        for (std::int64_t k = 0; k < split.n; ++k) {
+          const std::int64_t i = base + (FromBack ? split.n - 1 - k : k) * split.inner;
+          total += static_cast<double>(in[i]);
+          o[i] = static_cast<T>(total);
+        }
+      }
+  });
+  return out;
+}
+
+// The running sum from the back, recorded (its adjoint is the running sum from the front).
+Tensor reverse_cumsum(const Tensor& g, std::int64_t d) {
+  return record("reverse_cumsum", cumsum_forward<true>(g, d), {g}, {}, [d](const BackwardContext&, const Tensor& gg) -> Grads {
+    return {cumsum(gg, d)};
+  });
+}
+}  // namespace
+
+Tensor cumsum(const Tensor& x, std::int64_t dim) {
+  detail::check_floating(x, "cumsum");
+  const auto d = detail::wrap_dim(dim, x.dim(), "cumsum");
+  return record("cumsum", cumsum_forward<false>(x, d), {x}, {}, [d](const BackwardContext&, const Tensor& g) -> Grads {
+    return {reverse_cumsum(g, d)};
   });
 }
 

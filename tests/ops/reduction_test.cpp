@@ -353,3 +353,133 @@ TEST(Reduction, Int64AndUndefinedInputsAreRejected) {
 
 }  // namespace
 }  // namespace nabla::test
+
+namespace nabla::test {
+namespace {
+
+double row_var(const std::vector<double>& r, double correction) {
+  double m = 0;
+  for (double v : r) m += v;
+  m /= static_cast<double>(r.size());
+  double s = 0;
+  for (double v : r) s += (v - m) * (v - m);
+  return s / std::max(0.0, static_cast<double>(r.size()) - correction);
+}
+
+double row_norm(const std::vector<double>& r, double p) {
+  double s = 0;
+  for (double v : r) s = std::isinf(p) ? std::max(s, std::fabs(v)) : s + std::pow(std::fabs(v), p);
+  return std::isinf(p) ? s : std::pow(s, 1.0 / p);
+}
+
+TEST(Reduction, VarStdNormCumsumValuesPerDim) {
+  manual_seed(40);
+  for (DType dt : float_dtypes()) {
+    const Tensor x = uniform({3, 4, 5}, -2, 2, dt);
+    const double tol = dt == kFloat32 ? 1e-5 : 1e-13;
+    for (std::int64_t d = 0; d < 3; ++d)
+      for (bool keepdim : {false, true}) {
+        for (double correction : {0.0, 1.0, 2.5}) {
+          const Tensor v = var(x, d, correction, keepdim);
+          EXPECT_EQ(v.shape(), reduced(x.shape(), d, keepdim));
+          EXPECT_TRUE(values_near(v, ref_reduce(x, d, [&](const auto& r) { return row_var(r, correction); }), tol));
+          EXPECT_TRUE(values_near(std(x, d, correction, keepdim),
+                                  ref_reduce(x, d, [&](const auto& r) { return std::sqrt(row_var(r, correction)); }), tol));
+        }
+        for (double p : {1.0, 2.0, 3.0, 0.5, kInf}) {
+          const Tensor n = norm(x, p, d, keepdim);
+          EXPECT_EQ(n.shape(), reduced(x.shape(), d, keepdim));
+          EXPECT_TRUE(values_near(n, ref_reduce(x, d, [&](const auto& r) { return row_norm(r, p); }), tol)) << p;
+        }
+      }
+    const auto all = x.to_vector<double>();
+    EXPECT_NEAR(var(x).item<double>(), row_var(all, 1.0), tol);
+    EXPECT_NEAR(std(x).item<double>(), std::sqrt(row_var(all, 1.0)), tol);
+    EXPECT_NEAR(var(x.flatten(), 0, 0.0).item<double>(), row_var(all, 0.0), tol);
+    EXPECT_NEAR(norm(x).item<double>(), row_norm(all, 2.0), tol);
+    EXPECT_NEAR(norm(x.transpose(0, 2), kInf).item<double>(), row_norm(all, kInf), 0);
+    // cumsum: running sums along each dim, also of a non-contiguous view.
+    const Tensor c = cumsum(x.transpose(0, 1), 1);
+    const Tensor xt = x.transpose(0, 1).contiguous();
+    const auto xv = xt.to_vector<double>(), cv = c.to_vector<double>();
+    for (std::int64_t a = 0; a < 4; ++a)
+      for (std::int64_t b = 0; b < 5; ++b) {
+        double total = 0;
+        for (std::int64_t k = 0; k < 3; ++k) {
+          total += xv[static_cast<std::size_t>((a * 3 + k) * 5 + b)];
+          EXPECT_NEAR(cv[static_cast<std::size_t>((a * 3 + k) * 5 + b)], total, tol);
+        }
+      }
+  }
+  // 0-d inputs: dim 0 or -1; the variance of one value with correction 1 is 0 / 0.
+  const Tensor s = tensor(std::vector<double>{-3.0}, {}, kFloat64);
+  EXPECT_EQ(cumsum(s, -1).item<double>(), -3.0);
+  EXPECT_EQ(norm(s, 2.0, 0).item<double>(), 3.0);
+  EXPECT_TRUE(std::isnan(var(s).item<double>()));
+  EXPECT_EQ(var(s, 0, 0.0).item<double>(), 0.0);
+}
+
+TEST(Reduction, VarStdNormCumsumGradients) {
+  manual_seed(41);
+  for (std::int64_t d : {0, 1, -1})
+    for (bool keepdim : {false, true}) {
+      EXPECT_TRUE(grad_ok([&](const auto& in) { return var(in[0], d, 1.0, keepdim); }, {leaf({3, 4})})) << d;
+      EXPECT_TRUE(grad_ok([&](const auto& in) { return std(in[0], d, 0.0, keepdim); }, {noncontig_leaf({3, 4})})) << d;
+      for (double p : {1.0, 2.0, 3.0, 1.5, kInf})
+        EXPECT_TRUE(grad_ok([&](const auto& in) { return norm(in[0], p, d, keepdim); }, {leaf({3, 4})})) << p;
+    }
+  EXPECT_TRUE(grad_ok([](const auto& in) { return cumsum(in[0], 1); }, {leaf({2, 3, 2})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return cumsum(in[0], -3); }, {noncontig_leaf({2, 3, 2})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return var(in[0]) + std(in[0]) + norm(in[0], 3.0); }, {leaf({2, 3})}));
+  // Second derivatives: var and std are composed of ops, norm's and cumsum's backward too.
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return var(in[0], 1); }, {leaf({2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return std(in[0], 0, 0.0); }, {leaf({2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return norm(in[0], 2.0, 1); }, {leaf({2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return norm(in[0], 3.0); }, {leaf({2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return cumsum(in[0] * in[0], 0); }, {leaf({3, 2})}));
+}
+
+TEST(Reduction, NormAndStdAtZeroAndTies) {
+  // A zero norm has gradient 0 (PyTorch's convention), for every p.
+  for (double p : {1.0, 2.0, 3.0, kInf}) {
+    Tensor z = zeros({2, 2}, kFloat64).requires_grad_();
+    norm(z, p).backward();
+    EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{0, 0, 0, 0})) << p;
+  }
+  // inf-norm: the gradient is shared by the elements of largest |x|, with their signs.
+  Tensor t = tensor({3.0, -3.0, 1.0, 2.0}, kFloat64).requires_grad_();
+  norm(t, kInf).backward();
+  EXPECT_EQ(t.grad().to_vector<double>(), (std::vector<double>{0.5, -0.5, 0, 0}));
+  // 2-norm: x / |x|.
+  Tensor u = tensor({3.0, -4.0}, kFloat64).requires_grad_();
+  norm(u).backward();
+  EXPECT_TRUE(values_near(u.grad(), {0.6, -0.8}, 1e-15));
+  // std of a constant row: 0, with a NaN gradient (as PyTorch: d sqrt at 0 times 0).
+  Tensor c = full({3}, 2.0, kFloat64).requires_grad_();
+  const Tensor sd = std(c);
+  EXPECT_EQ(sd.item<double>(), 0.0);
+  sd.backward();
+  EXPECT_TRUE(std::isnan(c.grad().to_vector<double>()[0]));
+  // Variance of large, nearly equal values: two passes keep it exact where one pass would cancel.
+  const Tensor big = tensor({1e9 + 1.0, 1e9 + 2.0, 1e9 + 3.0}, kFloat64);
+  EXPECT_EQ(var(big).item<double>(), 1.0);
+  // Empty dims: var is NaN (0 / 0), the 2-norm 0, the inf-norm refused.
+  const Tensor e = zeros({0, 3}, kFloat64);
+  EXPECT_TRUE(std::isnan(var(e, 0).to_vector<double>()[0]));
+  EXPECT_EQ(norm(e, 2.0, 0).to_vector<double>(), (std::vector<double>{0, 0, 0}));
+  EXPECT_TRUE(throws_error([&] { norm(e, kInf, 0); }, {"norm", "inf", "[0, 3]"}));
+  EXPECT_EQ(cumsum(e, 0).shape(), (Shape{0, 3}));
+}
+
+TEST(Reduction, VarNormCumsumErrorsNameTheOp) {
+  const Tensor x = tensor({1.0, 2.0}, kFloat64);
+  EXPECT_TRUE(throws_error([&] { var(x, 0, -1.0); }, {"var", "correction", "-1"}));
+  EXPECT_TRUE(throws_error([&] { var(x, 3, 1.0); }, {"var", "dim 3"}));
+  EXPECT_TRUE(throws_error([&] { norm(x, 0.0); }, {"norm", "p", "0"}));
+  EXPECT_TRUE(throws_error([&] { norm(x, -2.0); }, {"norm", "p", "-2"}));
+  EXPECT_TRUE(throws_error([&] { cumsum(x, 1); }, {"cumsum", "dim 1"}));
+  EXPECT_TRUE(throws_error([&] { cumsum(tensor(std::vector<std::int64_t>{1}, {1}, kInt64), 0); }, {"cumsum"}));
+}
+
+}  // namespace
+}  // namespace nabla::test

@@ -38,7 +38,12 @@ constexpr double kRelTol = 1e-10;
 
 using OpFn = std::function<Tensor(const std::vector<Tensor>& x, const json& a)>;
 
-double num(const json& a, const char* key) { return a.at(key).get<double>(); }
+// A number, or "inf" / "-inf" (JSON has no infinities).
+double num(const json& a, const char* key) {
+  const json& v = a.at(key);
+  if (v.is_string()) return std::stod(v.get<std::string>());
+  return v.get<double>();
+}
 std::int64_t idx(const json& a, const char* key) { return a.at(key).get<std::int64_t>(); }
 bool flag(const json& a, const char* key) { return a.at(key).get<bool>(); }
 Shape shape_arg(const json& a, const char* key) { return a.at(key).get<Shape>(); }
@@ -106,6 +111,13 @@ const std::map<std::string, OpFn>& op_table() {
       {"min_all", [](auto& x, auto&) { return nabla::min(x[0]); }},
       {"min_dim", [](auto& x, auto& a) { return nabla::min(x[0], idx(a, "dim"), flag(a, "keepdim")); }},
       {"logsumexp", [](auto& x, auto& a) { return nabla::logsumexp(x[0], idx(a, "dim"), flag(a, "keepdim")); }},
+      {"var_dim", [](auto& x, auto& a) { return nabla::var(x[0], idx(a, "dim"), num(a, "correction"), flag(a, "keepdim")); }},
+      {"var_all", [](auto& x, auto&) { return nabla::var(x[0]); }},
+      {"std_dim", [](auto& x, auto& a) { return nabla::std(x[0], idx(a, "dim"), num(a, "correction"), flag(a, "keepdim")); }},
+      {"std_all", [](auto& x, auto&) { return nabla::std(x[0]); }},
+      {"norm_dim", [](auto& x, auto& a) { return nabla::norm(x[0], num(a, "p"), idx(a, "dim"), flag(a, "keepdim")); }},
+      {"norm_all", [](auto& x, auto& a) { return nabla::norm(x[0], num(a, "p")); }},
+      {"cumsum", [](auto& x, auto& a) { return nabla::cumsum(x[0], idx(a, "dim")); }},
       {"softmax", [](auto& x, auto& a) { return nabla::softmax(x[0], idx(a, "dim")); }},
       {"log_softmax", [](auto& x, auto& a) { return nabla::log_softmax(x[0], idx(a, "dim")); }},
       // linear algebra

@@ -202,6 +202,13 @@ OPS = {
     "min_all": lambda x, a: torch.min(x[0]),
     "min_dim": lambda x, a: torch.min(x[0], a["dim"], keepdim=a["keepdim"]).values,
     "logsumexp": lambda x, a: torch.logsumexp(x[0], a["dim"], keepdim=a["keepdim"]),
+    "var_dim": lambda x, a: torch.var(x[0], a["dim"], correction=a["correction"], keepdim=a["keepdim"]),
+    "var_all": lambda x, a: torch.var(x[0]),
+    "std_dim": lambda x, a: torch.std(x[0], a["dim"], correction=a["correction"], keepdim=a["keepdim"]),
+    "std_all": lambda x, a: torch.std(x[0]),
+    "norm_dim": lambda x, a: torch.linalg.vector_norm(x[0], float(a["p"]), a["dim"], keepdim=a["keepdim"]),
+    "norm_all": lambda x, a: torch.linalg.vector_norm(x[0], float(a["p"])),
+    "cumsum": lambda x, a: torch.cumsum(x[0], a["dim"]),
     "softmax": lambda x, a: torch.softmax(x[0], a["dim"]),
     "log_softmax": lambda x, a: torch.log_softmax(x[0], a["dim"]),
     "matmul": lambda x, a: torch.matmul(x[0], x[1]),
@@ -456,6 +463,34 @@ def gen_reductions():
         add_case(op, [plain(randn(6))], {"dim": 0, "keepdim": False}, desc="1d")
     add_case("logsumexp", [plain(torch.tensor([[1000.0, 1000.5, 999.0], [-1000.0, -1001.0, -999.5]],
                                               dtype=DT))], {"dim": 1, "keepdim": False}, desc="large")
+    for op in ["var_dim", "std_dim"]:
+        for dim, correction, keepdim in [(0, 1, False), (1, 0, True), (-1, 2, False), (1, 1, True)]:
+            add_case(op, [plain(randn(3, 4, 5))], {"dim": dim, "correction": correction, "keepdim": keepdim},
+                     desc=f"d{dim}_c{correction}_k{int(keepdim)}".replace("-", "m"))
+        add_case(op, [transposed(randn, [4, 3])], {"dim": 0, "correction": 1, "keepdim": False}, desc="noncontig")
+    for op in ["var_all", "std_all"]:
+        add_case(op, [plain(randn(3, 4))], desc="2d")
+        add_case(op, [strided(randn, [3, 4], 1)], desc="noncontig")
+    for p in [1.0, 2.0, 3.0, 0.5, "inf"]:  # JSON has no infinity: "inf" is read back as a number
+        tag = str(p).replace(".", "_")
+        add_case("norm_all", [plain(randn(3, 4))], {"p": p}, desc=f"p{tag}")
+        for dim, keepdim in [(0, False), (-1, True)]:
+            add_case("norm_dim", [plain(randn(3, 4, 2))], {"p": p, "dim": dim, "keepdim": keepdim},
+                     desc=f"p{tag}_d{dim}_k{int(keepdim)}".replace("-", "m"))
+    # Zero rows (gradient 0, as torch) and inf-norm ties (shared evenly).
+    add_case("norm_dim", [plain(torch.tensor([[0.0, 0.0, 0.0], [3.0, -4.0, 0.0]], dtype=DT))],
+             {"p": 2.0, "dim": 1, "keepdim": False}, desc="zero_row")
+    add_case("norm_all", [plain(torch.tensor([[3.0, -3.0], [1.0, 3.0]], dtype=DT))], {"p": "inf"}, desc="ties")
+    add_case("norm_all", [transposed(randn, [3, 4])], {"p": 2.0}, desc="noncontig")
+    for dim in [0, 1, -1]:
+        add_case("cumsum", [plain(randn(3, 4, 2))], {"dim": dim}, desc=f"d{dim}".replace("-", "m"))
+    add_case("cumsum", [transposed(randn, [4, 5])], {"dim": 1}, desc="noncontig")
+    add_case("cumsum", [plain(randn())], {"dim": 0}, desc="0d")
+    add_case("var_dim", [plain(randn(3, 4))], {"dim": 1, "correction": 1, "keepdim": False}, desc="hvp", order=2)
+    add_case("std_dim", [plain(randn(3, 4))], {"dim": 0, "correction": 0, "keepdim": True}, desc="hvp", order=2)
+    add_case("norm_dim", [plain(randn(3, 4))], {"p": 2.0, "dim": 1, "keepdim": False}, desc="hvp", order=2)
+    add_case("norm_all", [plain(randn(3, 4))], {"p": 3.0}, desc="hvp", order=2)
+
     for op in ["max_all", "min_all"]:
         add_case(op, [plain(randn(3, 4))], desc="2d")
         add_case(op, [plain(randn(2, 3, 2))], desc="3d")

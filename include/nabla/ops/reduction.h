@@ -32,6 +32,24 @@ Tensor logsumexp(const Tensor& x, std::int64_t dim, bool keepdim = false);
 Tensor softmax(const Tensor& x, std::int64_t dim);
 /// x - logsumexp(x) over dim.
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
+/// Variance over dim: Σ (x - mean)² / (N - correction), in two passes (correction 1: the unbiased
+/// estimate, 0: the population variance). N - correction <= 0 divides by 0 (inf or NaN), as PyTorch.
+Tensor var(const Tensor& x, std::int64_t dim, double correction = 1.0, bool keepdim = false);
+/// Unbiased variance of all elements (for another correction: var(x.flatten(), 0, correction)).
+Tensor var(const Tensor& x);
+/// Standard deviation sqrt(var) over dim (its gradient is NaN where it is 0, as PyTorch's).
+Tensor std(const Tensor& x, std::int64_t dim, double correction = 1.0, bool keepdim = false);
+/// Unbiased standard deviation of all elements.
+Tensor std(const Tensor& x);
+/// The p-norm of all elements, (Σ |x|^p)^(1/p), for p > 0 or p = inf (max |x|), as
+/// torch.linalg.vector_norm. The gradient at a zero norm is 0 (as PyTorch), and at inf it is shared
+/// evenly among the elements of largest |x|.
+Tensor norm(const Tensor& x, double p = 2.0);
+/// The p-norm over dim.
+Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim = false);
+/// Running sum along dim: out[i] = x[0] + ... + x[i] (float32 accumulated in double, as PyTorch on
+/// the CPU). Backward: the running sum of the gradient from the other end.
+Tensor cumsum(const Tensor& x, std::int64_t dim);
 /// Sums x down to `shape` (the reverse of broadcasting): how broadcast gradients come home.
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
