@@ -158,7 +158,8 @@ Tensor elu(const Tensor& x, double alpha) {
   });
   return record("elu", y, {x}, {x}, [alpha](const BackwardContext& c, const Tensor& g) -> Grads {
     const Tensor x = c.saved(0);
-    return {g * where(gt(x, scalar_like(x, 0.0)), scalar_like(x, 1.0), alpha * exp(x))};
+    // exp of min(x, 0): the branch not taken must stay finite, or its second derivative is 0 · inf.
+    return {g * where(gt(x, scalar_like(x, 0.0)), scalar_like(x, 1.0), alpha * exp(clamp(x, -INFINITY, 0.0)))};
   });
 }
 
@@ -169,8 +170,9 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (std::isnan(threshold)) throw Error("softplus: threshold is NaN");
   Tensor y = detail::dispatch_floating(x.dtype(), "softplus", [&]<class T>() {
     return detail::map_unary<T>(x, [beta, threshold](T v) {
-      const double bx = beta * double(v);
-      return bx > threshold ? v : static_cast<T>(std::log1p(std::exp(bx)) / beta);
+      // beta·x in T, as the backward computes it: both then take the same branch at the threshold.
+      const T bx = static_cast<T>(beta) * v;
+      return bx > static_cast<T>(threshold) ? v : static_cast<T>(std::log1p(std::exp(double(bx))) / beta);
     });
   });
   return record("softplus", y, {x}, {x}, [beta, threshold](const BackwardContext& c, const Tensor& g) -> Grads {

@@ -169,7 +169,7 @@ Tensor acosh(const Tensor& x) {
   Tensor y = unary_forward(x, "acosh", [](auto v) { return std::acosh(v); });
   return record("acosh", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
     const Tensor x = c.saved(0);
-    return {g / (sqrt(x - 1.0) * sqrt(x + 1.0))};
+    return {g / sqrt((x - 1.0) * (x + 1.0))};  // finite below -1 too, as PyTorch's
   });
 }
 

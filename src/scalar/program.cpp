@@ -262,8 +262,6 @@ class Parser {
     st.position = tok_.position;
     if (tok_.kind == Tok::Ident && assignment_ahead()) {
       const std::string name(tok_.text);
-      if (find_function(name))
-        fail(fmt::format("'{}' is a function and cannot be assigned; choose another name", name), tok_.position);
       for (const auto& s : program_.statements_)
         if (s.name == name)
           fail(fmt::format("'{}' is already defined (at {}); each name is assigned once", name,
@@ -384,11 +382,9 @@ class Parser {
     }
     if (t.kind == Tok::Ident) {
       advance();
-      if (const FunctionInfo* f = find_function(t.text)) {
-        if (!is_symbol('('))
-          fail(fmt::format("function '{}' needs {} argument{} in parentheses, e.g. {}({})", f->name, f->arity,
-                           f->arity == 1 ? "" : "s", f->name, f->arity == 1 ? "x" : "x, y"),
-               tok_.position);
+      // A name is a function only where it is called: `round * 2` or `erf = 1` use a variable of
+      // that name (so that adding a function never breaks a program).
+      if (const FunctionInfo* f = is_symbol('(') ? find_function(t.text) : nullptr) {
         advance();
         std::vector<std::int32_t> args;
         std::vector<std::size_t> arg_positions;
@@ -587,7 +583,10 @@ BoundInputs bind_inputs(const Program& program, const std::vector<std::string>& 
   }
   for (std::size_t i = 0; i < program.inputs().size(); ++i)
     if (std::none_of(parsed.begin(), parsed.end(), [&](const Parsed& p) { return p.name == program.inputs()[i]; }))
-      throw ProgramError(fmt::format("no value for input '{}'; pass {}=VALUE", program.inputs()[i], program.inputs()[i]),
+      throw ProgramError(fmt::format("no value for input '{}'; pass {}=VALUE{}", program.inputs()[i], program.inputs()[i],
+                                     find_function(program.inputs()[i])
+                                         ? fmt::format(" (or, to call the function, write {}(...))", program.inputs()[i])
+                                         : std::string()),
                          program.source(), program.input_positions()[i]);
   std::vector<bool> given(program.inputs().size(), false);
   for (const Parsed& p : parsed) {

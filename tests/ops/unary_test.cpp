@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include <nabla/autograd/engine.h>
 #include <nabla/ops/nn.h>
 
 #include "op_test_util.h"
@@ -290,6 +291,27 @@ TEST(Unary, ActivationParametersEdgesAndErrors) {
     EXPECT_TRUE(std::isnan(acosh(tensor(std::vector<double>{0.5}, {1}, dt)).item<double>()));
   }
   const Tensor x = tensor({1.0, 2.0}, kFloat64);
+  // elu's second derivative above 0 is 0, also where e^x overflows (the branch not taken).
+  for (DType dt : float_dtypes()) {
+    Tensor big = tensor(std::vector<double>{100.0, 1000.0, -1.0}, {3}, dt).requires_grad_();
+    const Tensor d1 = autograd::grad({sum(elu(big, 1.0))}, {big}, {}, false, /*create_graph=*/true)[0];
+    const Tensor d2 = autograd::grad({sum(d1)}, {big})[0];
+    EXPECT_TRUE(values_near(d2, {0.0, 0.0, std::exp(-1.0)}, 1e-6)) << dtype_name(dt);
+  }
+  // float32 softplus: forward and backward take the same branch at the threshold (beta·x in float).
+  {
+    Tensor t = tensor(std::vector<double>{1.0 / 3.0}, {1}, kFloat32).requires_grad_();
+    const Tensor y = softplus(t, 3.0, 1.0);
+    y.backward();
+    const float bx = 3.0f * static_cast<float>(1.0 / 3.0);
+    const bool linear = bx > 1.0f;
+    EXPECT_EQ(y.item<double>() == static_cast<double>(static_cast<float>(1.0 / 3.0)), linear);
+    EXPECT_EQ(t.grad().item<double>() == 1.0, linear);
+  }
+  // acosh below -1: NaN value, finite gradient 1 / sqrt(x² - 1), as PyTorch.
+  Tensor neg = tensor({-2.0}, kFloat64).requires_grad_();
+  sum(acosh(neg)).backward();
+  EXPECT_NEAR(neg.grad().item<double>(), 1.0 / std::sqrt(3.0), 1e-15);
   EXPECT_TRUE(throws_error([&] { softplus(x, 0.0); }, {"softplus", "beta", "0"}));
   EXPECT_TRUE(throws_error([&] { softplus(x, 1.0, std::nan("")); }, {"softplus", "threshold"}));
   EXPECT_TRUE(throws_error([&] { elu(x, kInf); }, {"elu", "alpha", "inf"}));

@@ -98,6 +98,9 @@ const std::map<std::string, OpFn>& op_table() {
       {"rsqrt", [](auto& x, auto&) { return nabla::rsqrt(x[0]); }},
       {"square", [](auto& x, auto&) { return nabla::square(x[0]); }},
       {"silu", [](auto& x, auto&) { return nabla::silu(x[0]); }},
+      {"erf", [](auto& x, auto&) { return nabla::erf(x[0]); }},
+      {"gelu", [](auto& x, auto&) { return nabla::gelu(x[0]); }},
+      {"leaky_relu", [](auto& x, auto& a) { return nabla::leaky_relu(x[0], num(a, "slope")); }},
       {"elu", [](auto& x, auto& a) { return nabla::elu(x[0], num(a, "alpha")); }},
       {"softplus", [](auto& x, auto& a) { return nabla::softplus(x[0], num(a, "beta"), num(a, "threshold")); }},
       // reductions

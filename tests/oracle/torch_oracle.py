@@ -187,6 +187,9 @@ OPS = {
     "rsqrt": lambda x, a: torch.rsqrt(x[0]),
     "square": lambda x, a: torch.square(x[0]),
     "silu": lambda x, a: torch.nn.functional.silu(x[0]),
+    "erf": lambda x, a: torch.erf(x[0]),
+    "gelu": lambda x, a: torch.nn.functional.gelu(x[0]),
+    "leaky_relu": lambda x, a: torch.nn.functional.leaky_relu(x[0], a["slope"]),
     "elu": lambda x, a: torch.nn.functional.elu(x[0], a["alpha"]),
     "softplus": lambda x, a: torch.nn.functional.softplus(x[0], a["beta"], a["threshold"]),
     "maximum": lambda x, a: torch.maximum(x[0], x[1]),
@@ -389,11 +392,16 @@ def gen_unary():
     more = {"tan": inside(-1.2, 1.2), "asin": inside(-0.9, 0.9), "acos": inside(-0.9, 0.9), "atan": randn,
             "sinh": randn, "cosh": randn, "asinh": randn, "acosh": inside(1.1, 3.0), "atanh": inside(-0.9, 0.9),
             "log1p": inside(-0.5, 3.0), "expm1": randn, "log2": positive, "log10": positive,
-            "reciprocal": away_from_zero, "rsqrt": positive, "square": randn, "silu": randn}
+            "reciprocal": away_from_zero, "rsqrt": positive, "square": randn, "silu": randn, "erf": randn,
+            "gelu": randn}
     for op, fn in more.items():
         add_case(op, [plain(fn(*rshape(2)))], desc="2d")
         add_case(op, [plain(fn())], desc="0d")
         add_case(op, [transposed(fn, [3, 4])], desc="transposed")
+    for slope in [0.01, 0.3]:
+        add_case("leaky_relu", [plain(randn(*rshape(2)))], {"slope": slope}, desc=f"s{slope}".replace(".", "_"))
+    add_case("gelu", [plain(randn(2, 3))], desc="hvp", order=2)
+    add_case("erf", [plain(randn(2, 3))], desc="hvp", order=2)
     for alpha in [1.0, 0.5]:
         add_case("elu", [plain(randn(*rshape(2)))], {"alpha": alpha}, desc=f"a{alpha}")
     add_case("elu", [plain(torch.tensor([-30.0, -1.0, 0.0, 1.0], dtype=DT))], {"alpha": 1.3}, desc="edges")

@@ -7,12 +7,14 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <new>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include <nabla/scalar/dual.h>
+#include <nabla/scalar/hessian.h>
 #include <nabla/scalar/var.h>
 
 #include "bench/rosenbrock.h"
@@ -413,6 +415,28 @@ TEST(ScalarTape, OneStatementPerAssignmentWithPreaccumulatedPartials) {
 
 // The reverse sweep keeps what a statement sends to the statement just before it in a register;
 // the adjoints of those intermediate statements must still be right.
+// A statement the output does not depend on has adjoint 0 and is skipped: its infinite partial
+// (exp of a large x, computed on the side) must not turn the gradient into 0 · inf = NaN.
+TEST(ScalarTape, UnusedOverflowingIntermediateLeavesTheGradientFinite) {
+  auto r = nabla::value_and_gradient(
+      [](const std::vector<Var>& x) {
+        Var unused = exp(x[0]);  // inf, with partial inf
+        Var also_unused = unused * x[1];
+        (void)also_unused;
+        return 2.0 * x[0] + x[1];
+      },
+      {1000.0, 3.0});
+  EXPECT_EQ(r.value, 2003.0);
+  EXPECT_EQ(r.grad, (std::vector<double>{2.0, 1.0}));
+  // Through a dependency the infinite partial still counts (d exp(x) / dx = inf).
+  auto d = nabla::value_and_gradient([](const std::vector<Var>& x) { return exp(x[0]) + x[1]; }, {1000.0, 3.0});
+  EXPECT_EQ(d.grad[0], std::numeric_limits<double>::infinity());
+  EXPECT_EQ(d.grad[1], 1.0);
+  // The Hessian of cosh at a large x: its second derivative overflows to inf (as PyTorch's), not NaN.
+  const auto h = nabla::hessian([](const auto& x) { return cosh(x[0]); }, {800.0});
+  EXPECT_EQ(h[0][0], std::numeric_limits<double>::infinity());
+}
+
 TEST(ScalarTape, AdjointsOfIntermediatesAlongAChain) {
   Tape tape;
   TapeScope scope(tape);

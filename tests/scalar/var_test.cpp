@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -170,6 +171,32 @@ TEST(ScalarFunctions, KinksFollowPyTorchConventions) {
   EXPECT_TRUE(std::isinf(s.grad[0]));
   auto l = nabla::value_and_gradient([](const std::vector<Var>& x) { return log(x[0]); }, {-1.0});
   EXPECT_TRUE(std::isnan(l.value));
+}
+
+TEST(ScalarFunctions, EdgesOfTheCmathFunctions) {
+  const double inf = std::numeric_limits<double>::infinity();
+  // acosh below -1: NaN value, finite derivative 1 / sqrt(x² - 1) (as PyTorch), in both modes.
+  auto a = nabla::value_and_gradient([](const std::vector<Var>& x) { return acosh(x[0]); }, {-2.0});
+  EXPECT_TRUE(std::isnan(a.value));
+  EXPECT_NEAR(a.grad[0], 1.0 / std::sqrt(3.0), 1e-15);
+  EXPECT_NEAR(acosh(Dual(-2.0, 1.0)).tangent(), 1.0 / std::sqrt(3.0), 1e-15);
+  // asin at 1: infinite slope.
+  EXPECT_EQ(nabla::value_and_gradient([](const std::vector<Var>& x) { return asin(x[0]); }, {1.0}).grad[0], inf);
+  // atan2 with a constant at an infinite argument: derivative 0 in both modes (no 0 · inf).
+  EXPECT_EQ(nabla::value_and_gradient([](const std::vector<Var>& x) { return atan2(x[0], 2.0); }, {inf}).grad[0], 0.0);
+  EXPECT_EQ(atan2(Dual(inf, 1.0), 2.0).tangent(), 0.0);
+  EXPECT_EQ(atan2(2.0, Dual(inf, 1.0)).tangent(), -0.0);
+  // atan2 and hypot at the origin: NaN partials (as PyTorch); the value is 0.
+  auto o = nabla::value_and_gradient([](const std::vector<Var>& x) { return hypot(x[0], x[1]); }, {0.0, 0.0});
+  EXPECT_EQ(o.value, 0.0);
+  EXPECT_TRUE(std::isnan(o.grad[0]));
+  // |NaN| is NaN in both modes (tangent 0, as Var's partial).
+  const Dual n = fabs(Dual(std::nan(""), 1.0));
+  EXPECT_TRUE(std::isnan(n.value()));
+  EXPECT_EQ(n.tangent(), 0.0);
+  // round follows std::round (halfway away from zero), as generic code over double expects.
+  EXPECT_EQ(nabla::value_and_gradient([](const std::vector<Var>& x) { return round(x[0]); }, {0.5}).value, 1.0);
+  EXPECT_EQ(nabla::value_and_gradient([](const std::vector<Var>& x) { return round(x[0]); }, {-2.5}).value, -3.0);
 }
 
 // Binary functions and operators, each as a generic lambda over (a, b).

@@ -27,9 +27,9 @@ Tensor clamp(const Tensor& x, double min, double max);
 /// -1, 0 or 1 per element (no gradient).
 Tensor sign(const Tensor& x);
 
-// The rest of <cmath>'s differentiable functions. Backward is written with ops (so second
-// derivatives work) in the form PyTorch uses; outside a function's domain the values and gradients
-// are the IEEE results (NaN, ±inf).
+// More of <cmath>'s functions. Backward is written with ops (so second derivatives work), in
+// PyTorch's form; outside a function's domain the value is the IEEE result (NaN, ±inf) and the
+// gradient what that formula gives there.
 /// tan(x) (backward: g * (1 + y^2), reusing the output).
 Tensor tan(const Tensor& x);
 /// Arc sine (backward: g / sqrt(1 - x^2)).
@@ -44,7 +44,7 @@ Tensor sinh(const Tensor& x);
 Tensor cosh(const Tensor& x);
 /// Inverse hyperbolic sine (backward: g / sqrt(x^2 + 1)).
 Tensor asinh(const Tensor& x);
-/// Inverse hyperbolic cosine (backward: g / (sqrt(x - 1) sqrt(x + 1))).
+/// Inverse hyperbolic cosine (backward: g / sqrt((x - 1)(x + 1))).
 Tensor acosh(const Tensor& x);
 /// Inverse hyperbolic tangent (backward: g / ((1 - x)(1 + x))).
 Tensor atanh(const Tensor& x);

@@ -237,13 +237,14 @@ BasicDual<T> relu(const BasicDual<T>& a) {
   if (detail::primal(a) > 0.0) return a;
   return {T(0.0), T(0.0)};
 }
-/// |a|; the derivative at 0 is 0.
+/// |a|; the derivative at 0 is 0 (and |NaN| is NaN, with tangent 0, as Var's).
 template <class T>
 BasicDual<T> abs(const BasicDual<T>& a) {
   const double v = detail::primal(a);
   if (v > 0.0) return a;
   if (v < 0.0) return -a;
-  return {T(0.0), T(0.0)};
+  if (v == 0.0) return {T(0.0), T(0.0)};
+  return {a.value(), T(0.0)};
 }
 /// |a| (the name of <cmath>'s double version, for generic code).
 template <class T>
@@ -296,7 +297,7 @@ template <class T>
 BasicDual<T> acosh(const BasicDual<T>& a) {
   using std::acosh;
   using std::sqrt;
-  return {acosh(a.value()), a.tangent() / (sqrt(a.value() - 1.0) * sqrt(a.value() + 1.0))};
+  return {acosh(a.value()), a.tangent() / sqrt((a.value() - 1.0) * (a.value() + 1.0))};
 }
 /// Inverse hyperbolic tangent.
 template <class T>
@@ -389,15 +390,22 @@ BasicDual<T> atan2(const BasicDual<T>& a, const BasicDual<T>& b) {
   T r = hypot(a.value(), b.value());
   return {atan2(a.value(), b.value()), (b.value() * a.tangent() - a.value() * b.tangent()) / r / r};
 }
-/// atan2 with a constant.
+/// atan2 with a constant (its term is left out, not multiplied by a zero tangent: at a = ±inf that
+/// product would be NaN).
 template <class T>
 BasicDual<T> atan2(const BasicDual<T>& a, double b) {
-  return atan2(a, BasicDual<T>(b));
+  using std::atan2;
+  using std::hypot;
+  T r = hypot(a.value(), b);
+  return {atan2(a.value(), b), b / r / r * a.tangent()};
 }
 /// atan2 with a constant.
 template <class T>
 BasicDual<T> atan2(double a, const BasicDual<T>& b) {
-  return atan2(BasicDual<T>(a), b);
+  using std::atan2;
+  using std::hypot;
+  T r = hypot(a, b.value());
+  return {atan2(a, b.value()), -a / r / r * b.tangent()};
 }
 /// sqrt(a² + b²) (NaN tangent at (0, 0), as hypot(Var, Var)).
 template <class T>

@@ -714,7 +714,7 @@ inline auto asinh(const A& a) {
 template <Expression A>
 inline auto acosh(const A& a) {
   const double v = a.value();
-  return detail_ops::unary(a, std::acosh(v), 1.0 / (std::sqrt(v - 1.0) * std::sqrt(v + 1.0)));
+  return detail_ops::unary(a, std::acosh(v), 1.0 / std::sqrt((v - 1.0) * (v + 1.0)));
 }
 /// Inverse hyperbolic tangent (IEEE result outside (-1, 1)).
 template <Expression A>
