@@ -150,6 +150,23 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
   });
 }
 
+Tensor atan2(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward(a, b, "atan2", [](auto y, auto x) { return std::atan2(y, x); });
+  return record("atan2", out, {a, b}, {a, b}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor a = c.saved(0), b = c.saved(1);
+    const Tensor scale = g / (a * a + b * b);
+    return {c.needs_grad(0) ? scale * b : Tensor(), c.needs_grad(1) ? -scale * a : Tensor()};
+  });
+}
+
+Tensor hypot(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward(a, b, "hypot", [](auto x, auto y) { return std::hypot(x, y); });
+  return record("hypot", out, {a, b}, {a, b, out}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor scale = g / c.saved(2);
+    return {c.needs_grad(0) ? scale * c.saved(0) : Tensor(), c.needs_grad(1) ? scale * c.saved(1) : Tensor()};
+  });
+}
+
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   const Shape ab = binary_shape(a, b, "where");
   if (!condition.defined()) throw Error("where: condition is undefined");

@@ -137,6 +137,17 @@ Tensor erf(const Tensor& x) {
   });
 }
 
+Tensor erfc(const Tensor& x) {
+  detail::check_floating(x, "erfc");
+  Tensor y = detail::dispatch_floating(x.dtype(), "erfc", [&]<class T>() {
+    return detail::map_unary<T>(x, [](T v) { return std::erfc(v); });
+  });
+  return record("erfc", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    return {g * (-2.0 * kInvSqrt2Pi * std::sqrt(2.0)) * exp(-(x * x))};  // -2/sqrt(pi) e^{-x^2}
+  });
+}
+
 Tensor silu(const Tensor& x) {
   detail::check_floating(x, "silu");
   Tensor y = detail::dispatch_floating(x.dtype(), "silu", [&]<class T>() {

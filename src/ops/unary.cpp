@@ -226,6 +226,35 @@ Tensor square(const Tensor& x) {
   return record("square", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads { return {2.0 * g * c.saved(0)}; });
 }
 
+Tensor exp2(const Tensor& x) {
+  Tensor y = unary_forward(x, "exp2", [](auto v) { return std::exp2(v); });
+  return record("exp2", y, {x}, {y}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    return {g * c.saved(0) * std::numbers::ln2};
+  });
+}
+
+Tensor cbrt(const Tensor& x) {
+  Tensor y = unary_forward(x, "cbrt", [](auto v) { return std::cbrt(v); });
+  return record("cbrt", y, {x}, {y}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor y = c.saved(0);
+    return {g / (3.0 * y * y)};
+  });
+}
+
+namespace {
+// A rounding function: recorded (so that backward through it works), with gradient 0.
+template <class F>
+Tensor rounding(const Tensor& x, const char* op, F f) {
+  Tensor y = unary_forward(x, op, f);
+  return record(op, y, {x}, {}, [](const BackwardContext&, const Tensor& g) -> Grads { return {full_like(g, 0.0)}; });
+}
+}  // namespace
+
+Tensor floor(const Tensor& x) { return rounding(x, "floor", [](auto v) { return std::floor(v); }); }
+Tensor ceil(const Tensor& x) { return rounding(x, "ceil", [](auto v) { return std::ceil(v); }); }
+Tensor round(const Tensor& x) { return rounding(x, "round", [](auto v) { return std::nearbyint(v); }); }
+Tensor trunc(const Tensor& x) { return rounding(x, "trunc", [](auto v) { return std::trunc(v); }); }
+
 Tensor sign(const Tensor& x) {
   return unary_forward(x, "sign", [](auto v) {
     using T = decltype(v);

@@ -26,6 +26,8 @@ const std::vector<NamedBinary>& binary_ops() {
       {"maximum", &maximum, [](double x, double y) { return std::max(x, y); }},
       {"minimum", &minimum, [](double x, double y) { return std::min(x, y); }},
       {"pow", static_cast<BinaryOp>(&pow), [](double x, double y) { return std::pow(x, y); }},
+      {"atan2", &atan2, [](double x, double y) { return std::atan2(x, y); }},
+      {"hypot", &hypot, [](double x, double y) { return std::hypot(x, y); }},
   };
   return ops;
 }

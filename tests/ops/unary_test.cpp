@@ -53,6 +53,9 @@ const std::vector<NamedUnary>& unary_ops() {
       {"rsqrt", [](const Tensor& x) { return rsqrt(x); }, [](double v) { return 1.0 / std::sqrt(v); }, 0.3, 3},
       {"square", [](const Tensor& x) { return square(x); }, [](double v) { return v * v; }, -2, 2},
       {"silu", [](const Tensor& x) { return silu(x); }, [](double v) { return v * ref_sigmoid(v); }, -4, 4},
+      {"exp2", [](const Tensor& x) { return exp2(x); }, [](double v) { return std::exp2(v); }, -2, 2},
+      {"cbrt", [](const Tensor& x) { return cbrt(x); }, [](double v) { return std::cbrt(v); }, 0.2, 3},
+      {"erfc", [](const Tensor& x) { return erfc(x); }, [](double v) { return std::erfc(v); }, -2, 2},
       {"elu", [](const Tensor& x) { return elu(x, 1.5); }, [](double v) { return v > 0 ? v : 1.5 * std::expm1(v); },
        -3, 3},
       {"softplus", [](const Tensor& x) { return softplus(x, 2.0, 20.0); },
@@ -251,6 +254,30 @@ TEST(Unary, ClampNeedsOrderedBounds) {
 
 namespace nabla::test {
 namespace {
+
+TEST(Unary, RoundingValuesAndZeroGradient) {
+  for (DType dt : float_dtypes()) {
+    const std::vector<double> v{-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -1.7, 1.2, 3.0};
+    const Tensor x = tensor(v, {9}, dt);
+    std::vector<double> fl, ce, ro, tr;
+    for (double a : v) fl.push_back(std::floor(a)), ce.push_back(std::ceil(a)), tr.push_back(std::trunc(a));
+    ro = {-2, -2, -0.0, 0, 2, 2, -2, 1, 3};  // halfway cases to even, as torch.round
+    EXPECT_TRUE(values_near(floor(x), fl, 0)) << dtype_name(dt);
+    EXPECT_TRUE(values_near(ceil(x), ce, 0));
+    EXPECT_TRUE(values_near(round(x), ro, 0));
+    EXPECT_TRUE(values_near(trunc(x), tr, 0));
+    // Recorded, with gradient 0 (so backward through them works, as in PyTorch).
+    for (auto f : {&floor, &ceil, &round, &trunc}) {
+      Tensor leafx = x.detach().requires_grad_();
+      sum(f(leafx) * leafx).backward();  // d/dx (r(x) x) = r(x)
+      EXPECT_TRUE(values_near(leafx.grad(), f(x).to_vector<double>(), 0));
+      leafx.reset_grad();
+      sum(f(leafx)).backward();
+      EXPECT_TRUE(values_near(leafx.grad(), std::vector<double>(9, 0.0), 0));
+    }
+  }
+  EXPECT_TRUE(std::isnan(round(tensor({std::nan("")}, kFloat64)).item<double>()));
+}
 
 TEST(Unary, ActivationParametersEdgesAndErrors) {
   for (DType dt : float_dtypes()) {

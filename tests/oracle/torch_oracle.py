@@ -188,6 +188,15 @@ OPS = {
     "square": lambda x, a: torch.square(x[0]),
     "silu": lambda x, a: torch.nn.functional.silu(x[0]),
     "erf": lambda x, a: torch.erf(x[0]),
+    "erfc": lambda x, a: torch.erfc(x[0]),
+    "exp2": lambda x, a: torch.exp2(x[0]),
+    "cbrt": lambda x, a: torch.sign(x[0]) * torch.abs(x[0]).pow(1.0 / 3.0),  # torch 1.13 has no cbrt
+    "floor": lambda x, a: torch.floor(x[0]),
+    "ceil": lambda x, a: torch.ceil(x[0]),
+    "round": lambda x, a: torch.round(x[0]),
+    "trunc": lambda x, a: torch.trunc(x[0]),
+    "atan2": lambda x, a: torch.atan2(x[0], x[1]),
+    "hypot": lambda x, a: torch.hypot(x[0], x[1]),
     "gelu": lambda x, a: torch.nn.functional.gelu(x[0]),
     "leaky_relu": lambda x, a: torch.nn.functional.leaky_relu(x[0], a["slope"]),
     "elu": lambda x, a: torch.nn.functional.elu(x[0], a["alpha"]),
@@ -393,11 +402,20 @@ def gen_unary():
             "sinh": randn, "cosh": randn, "asinh": randn, "acosh": inside(1.1, 3.0), "atanh": inside(-0.9, 0.9),
             "log1p": inside(-0.5, 3.0), "expm1": randn, "log2": positive, "log10": positive,
             "reciprocal": away_from_zero, "rsqrt": positive, "square": randn, "silu": randn, "erf": randn,
-            "gelu": randn}
+            "gelu": randn, "erfc": randn, "exp2": randn, "cbrt": away_from_zero}
     for op, fn in more.items():
         add_case(op, [plain(fn(*rshape(2)))], desc="2d")
         add_case(op, [plain(fn())], desc="0d")
         add_case(op, [transposed(fn, [3, 4])], desc="transposed")
+    halves = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -1.7, 1.2], dtype=DT)
+    for op in ["floor", "ceil", "round", "trunc"]:
+        add_case(op, [plain(randn(3, 4) * 3)], desc="2d")
+        add_case(op, [plain(halves.clone())], desc="halves")
+    for op in ["atan2", "hypot"]:
+        add_case(op, [plain(randn(3, 4)), plain(randn(3, 4))], desc="same")
+        add_case(op, [plain(randn(3, 1)), plain(randn(4))], desc="bcast")
+        add_case(op, [transposed(randn, [3, 4]), plain(randn(3, 4), grad=False)], desc="noncontig")
+        add_case(op, [plain(randn(2, 3)), plain(randn(2, 3))], desc="hvp", order=2)
     for slope in [0.01, 0.3]:
         add_case("leaky_relu", [plain(randn(*rshape(2)))], {"slope": slope}, desc=f"s{slope}".replace(".", "_"))
     add_case("gelu", [plain(randn(2, 3))], desc="hvp", order=2)

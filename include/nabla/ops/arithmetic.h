@@ -24,6 +24,11 @@ Tensor pow(double base, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);
 /// Elementwise smaller of a and b.
 Tensor minimum(const Tensor& a, const Tensor& b);
+/// Elementwise angle of the point (b, a) in (-pi, pi], with broadcasting (backward: b / (a² + b²) and
+/// -a / (a² + b²); NaN at (0, 0), as PyTorch).
+Tensor atan2(const Tensor& a, const Tensor& b);
+/// Elementwise sqrt(a² + b²) without overflow, with broadcasting (backward: a / out and b / out).
+Tensor hypot(const Tensor& a, const Tensor& b);
 /// Elementwise: a where condition is non-zero, else b (broadcast together).
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b);
 

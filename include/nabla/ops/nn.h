@@ -20,6 +20,8 @@ Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor gelu(const Tensor& x);
 /// The error function, elementwise.
 Tensor erf(const Tensor& x);
+/// The complementary error function 1 - erf(x), accurate where erf(x) is close to 1.
+Tensor erfc(const Tensor& x);
 /// x · sigmoid(x) (SiLU, also called swish).
 Tensor silu(const Tensor& x);
 /// x for x > 0, else alpha · (e^x - 1) (backward below 0: alpha · e^x).

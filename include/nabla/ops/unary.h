@@ -62,5 +62,19 @@ Tensor reciprocal(const Tensor& x);
 Tensor rsqrt(const Tensor& x);
 /// x * x (backward: 2 g x).
 Tensor square(const Tensor& x);
+/// 2^x (backward: g * y * ln 2).
+Tensor exp2(const Tensor& x);
+/// Cube root, also of negative x (backward: g / (3 y²); +inf at 0).
+Tensor cbrt(const Tensor& x);
+// Rounding: piecewise constant, so the gradient is 0 everywhere (as PyTorch's), jumps included.
+/// The largest integer not greater than x.
+Tensor floor(const Tensor& x);
+/// The smallest integer not less than x.
+Tensor ceil(const Tensor& x);
+/// x rounded to the nearest integer, halfway cases to even (as torch.round; std::round, and
+/// nabla::Var's round, round them away from zero).
+Tensor round(const Tensor& x);
+/// x rounded toward zero.
+Tensor trunc(const Tensor& x);
 
 }  // namespace nabla
