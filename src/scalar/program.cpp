@@ -73,13 +73,14 @@ struct FunctionInfo {
   int arity;
 };
 // Sorted by name (the order the unknown-function error lists them in).
-constexpr std::array<FunctionInfo, 35> kFunctions{{
+constexpr std::array<FunctionInfo, 36> kFunctions{{
     {"abs", OpCode::Abs, 1},       {"acos", OpCode::Acos, 1},   {"acosh", OpCode::Acosh, 1},
     {"asin", OpCode::Asin, 1},     {"asinh", OpCode::Asinh, 1}, {"atan", OpCode::Atan, 1},
     {"atan2", OpCode::Atan2, 2},   {"atanh", OpCode::Atanh, 1}, {"cbrt", OpCode::Cbrt, 1},
     {"ceil", OpCode::Ceil, 1},     {"cos", OpCode::Cos, 1},     {"cosh", OpCode::Cosh, 1},
     {"erf", OpCode::Erf, 1},       {"erfc", OpCode::Erfc, 1},   {"exp", OpCode::Exp, 1},
-    {"exp2", OpCode::Exp2, 1},     {"expm1", OpCode::Expm1, 1}, {"floor", OpCode::Floor, 1},
+    {"exp2", OpCode::Exp2, 1},     {"expm1", OpCode::Expm1, 1}, {"fabs", OpCode::Abs, 1},
+    {"floor", OpCode::Floor, 1},
     {"hypot", OpCode::Hypot, 2},   {"log", OpCode::Log, 1},     {"log10", OpCode::Log10, 1},
     {"log1p", OpCode::Log1p, 1},   {"log2", OpCode::Log2, 1},   {"max", OpCode::Max, 2},
     {"min", OpCode::Min, 2},       {"pow", OpCode::Pow, 2},     {"relu", OpCode::Relu, 1},

@@ -194,6 +194,10 @@ TEST(ScalarFunctions, EdgesOfTheCmathFunctions) {
   const Dual n = fabs(Dual(std::nan(""), 1.0));
   EXPECT_TRUE(std::isnan(n.value()));
   EXPECT_EQ(n.tangent(), 0.0);
+  // expm1' = e^x, also far below 0 (where expm1(x) + 1 would be 0).
+  EXPECT_EQ(nabla::value_and_gradient([](const std::vector<Var>& x) { return expm1(x[0]); }, {-40.0}).grad[0],
+            std::exp(-40.0));
+  EXPECT_EQ(expm1(Dual(-40.0, 1.0)).tangent(), std::exp(-40.0));
   // round follows std::round (halfway away from zero), as generic code over double expects.
   EXPECT_EQ(nabla::value_and_gradient([](const std::vector<Var>& x) { return round(x[0]); }, {0.5}).value, 1.0);
   EXPECT_EQ(nabla::value_and_gradient([](const std::vector<Var>& x) { return round(x[0]); }, {-2.5}).value, -3.0);

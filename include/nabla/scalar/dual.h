@@ -314,9 +314,9 @@ BasicDual<T> log1p(const BasicDual<T>& a) {
 /// e^a - 1.
 template <class T>
 BasicDual<T> expm1(const BasicDual<T>& a) {
+  using std::exp;
   using std::expm1;
-  T r = expm1(a.value());
-  return {r, (r + 1.0) * a.tangent()};
+  return {expm1(a.value()), exp(a.value()) * a.tangent()};
 }
 /// Base-2 logarithm.
 template <class T>

@@ -727,11 +727,10 @@ template <Expression A>
 inline auto log1p(const A& a) {
   return detail_ops::unary(a, std::log1p(a.value()), 1.0 / (1.0 + a.value()));
 }
-/// e^a - 1, accurate for small a.
+/// e^a - 1, accurate for small a (the derivative e^a taken directly: r + 1 would be 0 below a ≈ -37).
 template <Expression A>
 inline auto expm1(const A& a) {
-  const double r = std::expm1(a.value());
-  return detail_ops::unary(a, r, r + 1.0);
+  return detail_ops::unary(a, std::expm1(a.value()), std::exp(a.value()));
 }
 /// Base-2 logarithm.
 template <Expression A>
