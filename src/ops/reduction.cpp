@@ -210,10 +210,22 @@ Tensor var(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
   return sum(centered * centered, d, keepdim) / denominator;
 }
 
-Tensor std(const Tensor& x) { return sqrt(var(x)); }
+namespace {
+// sqrt of a variance, with gradient 0 where it is 0 (as PyTorch's std; sqrt' there is inf).
+Tensor sqrt_of_variance(const Tensor& v) {
+  Tensor out = sqrt(v.detach());
+  return record("std", out, {v}, {out}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor s = c.saved(0);
+    const Tensor zero = scalar_like(s, 0.0);
+    return {where(eq(s, zero), zero, g / (2.0 * s))};
+  });
+}
+}  // namespace
+
+Tensor std(const Tensor& x) { return sqrt_of_variance(var(x)); }
 
 Tensor std(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
-  return sqrt(var(x, dim, correction, keepdim));
+  return sqrt_of_variance(var(x, dim, correction, keepdim));
 }
 
 Tensor norm(const Tensor& x, double p) { return norm(x.reshape({x.numel()}), p, 0, false); }
@@ -246,7 +258,10 @@ Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim) {
     }
     const Tensor zero = scalar_like(n, 0.0);
     const Tensor scale = where(eq(n, zero), zero, gu / (p == 2.0 ? n : pow(n, p - 1.0)));
-    return {(p == 2.0 ? x : sign(x) * pow(abs(x), p - 1.0)) * scale};
+    if (p == 2.0) return {x * scale};
+    // |x|^(p-1) is inf at x = 0 for p < 1: there the gradient is 0 (as PyTorch), not 0 · inf.
+    const Tensor zx = scalar_like(x, 0.0);
+    return {where(eq(x, zx), zx, sign(x) * pow(abs(x), p - 1.0)) * scale};
   });
 }
 

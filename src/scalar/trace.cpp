@@ -45,8 +45,8 @@ Trace trace_program(const Program& program, const std::vector<double>& inputs) {
       ++slot;
       n.args.push_back(arg);
       n.local.push_back(local);
-      // Constants receive no gradient: nothing flows down to them.
-      n.downstream.push_back(code[arg].op == OpCode::Constant ? 0.0 : local * n.upstream);
+      // Constants receive nothing; nor does anything from a node with upstream 0, which the sweep skips.
+      n.downstream.push_back(code[arg].op == OpCode::Constant || n.upstream == 0.0 ? 0.0 : local * n.upstream);
     }
   }
   return trace;

@@ -441,7 +441,7 @@ TEST(Reduction, VarStdNormCumsumGradients) {
 
 TEST(Reduction, NormAndStdAtZeroAndTies) {
   // A zero norm has gradient 0 (PyTorch's convention), for every p.
-  for (double p : {1.0, 2.0, 3.0, kInf}) {
+  for (double p : {0.5, 1.0, 2.0, 3.0, kInf}) {
     Tensor z = zeros({2, 2}, kFloat64).requires_grad_();
     norm(z, p).backward();
     EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{0, 0, 0, 0})) << p;
@@ -454,12 +454,21 @@ TEST(Reduction, NormAndStdAtZeroAndTies) {
   Tensor u = tensor({3.0, -4.0}, kFloat64).requires_grad_();
   norm(u).backward();
   EXPECT_TRUE(values_near(u.grad(), {0.6, -0.8}, 1e-15));
-  // std of a constant row: 0, with a NaN gradient (as PyTorch: d sqrt at 0 times 0).
+  // std of a constant row: 0, with gradient 0 (as PyTorch 1.13's).
   Tensor c = full({3}, 2.0, kFloat64).requires_grad_();
   const Tensor sd = std(c);
   EXPECT_EQ(sd.item<double>(), 0.0);
   sd.backward();
-  EXPECT_TRUE(std::isnan(c.grad().to_vector<double>()[0]));
+  EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{0, 0, 0}));
+  // p < 1: |x|^(p-1) is inf at a zero entry; its gradient is 0 there and the others stay finite.
+  Tensor h = tensor({0.3, -1.2, 0.0, 1.7}, kFloat64).requires_grad_();
+  norm(h, 0.5).backward();
+  const auto hg = h.grad().to_vector<double>();
+  EXPECT_EQ(hg[2], 0.0);
+  for (double v : hg) EXPECT_TRUE(std::isfinite(v));
+  Tensor hz = zeros({3}, kFloat64).requires_grad_();
+  norm(hz, 0.5).backward();
+  EXPECT_EQ(hz.grad().to_vector<double>(), (std::vector<double>{0, 0, 0}));
   // Variance of large, nearly equal values: two passes keep it exact where one pass would cancel.
   const Tensor big = tensor({1e9 + 1.0, 1e9 + 2.0, 1e9 + 3.0}, kFloat64);
   EXPECT_EQ(var(big).item<double>(), 1.0);

@@ -1,5 +1,7 @@
 #pragma once
 /// Reductions, softmax and log-softmax.
+#include <concepts>
+
 #include <nabla/core/tensor.h>
 
 namespace nabla {
@@ -37,10 +39,19 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim);
 Tensor var(const Tensor& x, std::int64_t dim, double correction = 1.0, bool keepdim = false);
 /// Unbiased variance of all elements (for another correction: var(x.flatten(), 0, correction)).
 Tensor var(const Tensor& x);
-/// Standard deviation sqrt(var) over dim (its gradient is NaN where it is 0, as PyTorch's).
+/// var(x, false) or var(x, 0.0) would silently mean dim 0: the dim comes first (var(x, dim, correction)).
+template <class B>
+  requires std::same_as<B, bool> || std::floating_point<B>
+Tensor var(const Tensor& x, B) = delete;
+/// Standard deviation sqrt(var) over dim (its gradient is 0 where it is 0, as PyTorch's). With
+/// `using namespace nabla;` call it nabla::std (a plain std(x) is ambiguous with namespace std).
 Tensor std(const Tensor& x, std::int64_t dim, double correction = 1.0, bool keepdim = false);
 /// Unbiased standard deviation of all elements.
 Tensor std(const Tensor& x);
+/// As for var: the dim comes first.
+template <class B>
+  requires std::same_as<B, bool> || std::floating_point<B>
+Tensor std(const Tensor& x, B) = delete;
 /// The p-norm of all elements, (Σ |x|^p)^(1/p), for p > 0 or p = inf (max |x|), as
 /// torch.linalg.vector_norm. The gradient at a zero norm is 0 (as PyTorch), and at inf it is shared
 /// evenly among the elements of largest |x|.
