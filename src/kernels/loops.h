@@ -177,6 +177,14 @@ inline DimSplit split_at(const Shape& shape, std::int64_t dim) {
   return s;
 }
 
+/// f applied to every element of a floating tensor (checked first; op names it in errors), as a
+/// new contiguous tensor of x's dtype: the forward half of an elementwise op. f takes a T.
+template <class F>
+Tensor unary_forward(const Tensor& x, const char* op, F f) {
+  check_floating(x, op);
+  return dispatch_floating(x.dtype(), op, [&]<class T>() { return map_unary<T>(x, f); });
+}
+
 }  // namespace nabla::detail
 
 namespace nabla::detail {

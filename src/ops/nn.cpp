@@ -126,33 +126,27 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return where(gt(x, scalar_like(x, 0.0)), x, x * negative_slope);
 }
 
+namespace {
+// erf'(x) = 2/sqrt(pi) e^{-x^2}, written with ops (so that second derivatives work); erfc' is its negative.
+Tensor erf_slope(const Tensor& x) { return (2.0 * kInvSqrt2Pi * std::sqrt(2.0)) * exp(-(x * x)); }
+}  // namespace
+
 Tensor erf(const Tensor& x) {
-  detail::check_floating(x, "erf");
-  Tensor y = detail::dispatch_floating(x.dtype(), "erf", [&]<class T>() {
-    return detail::map_unary<T>(x, [](T v) { return std::erf(v); });
-  });
+  Tensor y = detail::unary_forward(x, "erf", [](auto v) { return std::erf(v); });
   return record("erf", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
-    const Tensor x = c.saved(0);
-    return {g * (2.0 * kInvSqrt2Pi * std::sqrt(2.0)) * exp(-(x * x))};  // 2/sqrt(pi) e^{-x^2}
+    return {g * erf_slope(c.saved(0))};
   });
 }
 
 Tensor erfc(const Tensor& x) {
-  detail::check_floating(x, "erfc");
-  Tensor y = detail::dispatch_floating(x.dtype(), "erfc", [&]<class T>() {
-    return detail::map_unary<T>(x, [](T v) { return std::erfc(v); });
-  });
+  Tensor y = detail::unary_forward(x, "erfc", [](auto v) { return std::erfc(v); });
   return record("erfc", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
-    const Tensor x = c.saved(0);
-    return {g * (-2.0 * kInvSqrt2Pi * std::sqrt(2.0)) * exp(-(x * x))};  // -2/sqrt(pi) e^{-x^2}
+    return {-g * erf_slope(c.saved(0))};
   });
 }
 
 Tensor silu(const Tensor& x) {
-  detail::check_floating(x, "silu");
-  Tensor y = detail::dispatch_floating(x.dtype(), "silu", [&]<class T>() {
-    return detail::map_unary<T>(x, [](T v) { return v / (T(1) + std::exp(-v)); });
-  });
+  Tensor y = detail::unary_forward(x, "silu", [](auto v) { return v / (decltype(v)(1) + std::exp(-v)); });
   // silu' = s (1 + x (1 - s)) with s = sigmoid(x).
   return record("silu", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
     const Tensor x = c.saved(0);
@@ -164,8 +158,9 @@ Tensor silu(const Tensor& x) {
 Tensor elu(const Tensor& x, double alpha) {
   detail::check_floating(x, "elu");
   if (!std::isfinite(alpha)) throw Error(fmt::format("elu: alpha must be finite, got {}", alpha));
-  Tensor y = detail::dispatch_floating(x.dtype(), "elu", [&]<class T>() {
-    return detail::map_unary<T>(x, [alpha](T v) { return v > T(0) ? v : static_cast<T>(alpha * std::expm1(double(v))); });
+  Tensor y = detail::unary_forward(x, "elu", [alpha](auto v) {
+    using T = decltype(v);
+    return v > T(0) ? v : static_cast<T>(alpha * std::expm1(double(v)));
   });
   return record("elu", y, {x}, {x}, [alpha](const BackwardContext& c, const Tensor& g) -> Grads {
     const Tensor x = c.saved(0);
@@ -179,12 +174,11 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (!(beta != 0.0) || !std::isfinite(beta))
     throw Error(fmt::format("softplus: beta must be finite and non-zero, got {}", beta));
   if (std::isnan(threshold)) throw Error("softplus: threshold is NaN");
-  Tensor y = detail::dispatch_floating(x.dtype(), "softplus", [&]<class T>() {
-    return detail::map_unary<T>(x, [beta, threshold](T v) {
-      // beta·x in T, as the backward computes it: both then take the same branch at the threshold.
-      const T bx = static_cast<T>(beta) * v;
-      return bx > static_cast<T>(threshold) ? v : static_cast<T>(std::log1p(std::exp(double(bx))) / beta);
-    });
+  Tensor y = detail::unary_forward(x, "softplus", [beta, threshold](auto v) {
+    using T = decltype(v);
+    // beta·x in T, as the backward computes it: both then take the same branch at the threshold.
+    const T bx = static_cast<T>(beta) * v;
+    return bx > static_cast<T>(threshold) ? v : static_cast<T>(std::log1p(std::exp(double(bx))) / beta);
   });
   return record("softplus", y, {x}, {x}, [beta, threshold](const BackwardContext& c, const Tensor& g) -> Grads {
     const Tensor bx = c.saved(0) * beta;

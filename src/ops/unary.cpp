@@ -17,13 +17,7 @@ using detail::BackwardContext;
 using detail::record;
 using Grads = std::vector<Tensor>;
 
-namespace {
-template <class F>
-Tensor unary_forward(const Tensor& x, const char* op, F f) {
-  detail::check_floating(x, op);
-  return detail::dispatch_floating(x.dtype(), op, [&]<class T>() { return detail::map_unary<T>(x, f); });
-}
-}  // namespace
+using detail::unary_forward;
 
 Tensor exp(const Tensor& x) {
   Tensor y = unary_forward(x, "exp", [](auto v) { return std::exp(v); });
