@@ -233,10 +233,11 @@ void Tape::backward(const Var& y, std::size_t from) {
       carried = false;
     }
     const std::uint32_t first = starts[i];
-    // An input has no arguments; and nothing flows through a statement whose adjoint is 0 (one the
-    // output does not depend on): it is skipped, so that an infinite partial there (exp(x) of a
-    // large x computed on the side) does not send 0 · inf = NaN into its arguments. One branch
-    // for both (a second one cost Rosenbrock's sweep 5%).
+    // An input has no arguments; and nothing flows through a statement whose adjoint is exactly 0
+    // (usually one the output does not depend on): it is skipped, so that an infinite partial there
+    // (exp(x) of a large x computed on the side) does not send 0 · inf = NaN into its arguments
+    // (docs/scalar.md says what this means where the output does depend on it). One branch for
+    // both (a second one cost Rosenbrock's sweep 5%).
     if ((k == first) | (g == 0.0)) {
       k = first;
       continue;
