@@ -36,6 +36,54 @@ Tensor unsqueeze_reduced(const Tensor& g, const Shape& input_shape, Shape dims, 
   return out;
 }
 
+// The dims of a reduction over a dim list: wrapped, sorted, each once, and at least one.
+Shape reduction_dims(const Tensor& x, const Shape& dims_in, const char* op) {
+  if (dims_in.empty())
+    throw Error(fmt::format("{}: the dim list is empty; name at least one dim, or call {}(x) to reduce all elements", op, op));
+  Shape dims;
+  for (auto d : dims_in) dims.push_back(detail::wrap_dim(d, x.dim(), op));
+  std::sort(dims.begin(), dims.end());
+  if (std::adjacent_find(dims.begin(), dims.end()) != dims.end())
+    throw Error(fmt::format("{}: dim list {} names a dim twice", op, shape_to_string(dims_in)));
+  return dims;
+}
+
+// A reduction over a dim list as the one-dim reduction `single(t, dim, keepdim)` over one merged
+// dim: the kept dims first (in order), the reduced ones moved behind them and flattened into the
+// last dim. Permute and reshape are recorded, so gradients (of any order) come back through them.
+template <class Single>
+Tensor reduce_over_dims(const Tensor& x, const Shape& dims_in, bool keepdim, const char* op, Single single) {
+  detail::check_floating(x, op);
+  const Shape dims = reduction_dims(x, dims_in, op);
+  if (x.dim() == 0 || dims.size() == 1) return single(x, dims[0], keepdim);
+  Shape perm, merged;
+  std::int64_t n = 1;
+  for (std::int64_t d = 0; d < x.dim(); ++d)
+    if (!std::binary_search(dims.begin(), dims.end(), d)) {
+      perm.push_back(d);
+      merged.push_back(x.shape()[d]);
+    }
+  for (auto d : dims) {
+    perm.push_back(d);
+    n *= x.shape()[d];
+  }
+  merged.push_back(n);
+  Tensor out = single(x.permute(perm).reshape(merged), -1, false);
+  if (!keepdim) return out;
+  Shape kept = x.shape();
+  for (auto d : dims) kept[d] = 1;
+  return out.reshape(kept);
+}
+
+// For reductions that refuse an empty dim: names the dims of x that make it empty.
+void check_nonempty_dims(const Tensor& x, const Shape& dims_in, const char* op, const char* what) {
+  for (auto d : dims_in) {
+    const auto w = detail::wrap_dim(d, x.dim(), op);
+    if (x.dim() > 0 && x.shape()[w] == 0)
+      throw Error(fmt::format("{}: dim {} of shape {} is empty, so it has no {}", op, d, x.shape_string(), what));
+  }
+}
+
 // Sum over one dim, no graph.
 Tensor sum_dim_forward(const Tensor& x, std::int64_t dim, bool keepdim) {
   const Tensor xc = detail::dense(x);
@@ -96,6 +144,11 @@ Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) {
   return sum(x, d, keepdim) / static_cast<double>(n);
 }
 
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_nonempty_dims(x, dims, "mean", "mean");
+  return reduce_over_dims(x, dims, keepdim, "mean", [](const Tensor& t, std::int64_t d, bool k) { return mean(t, d, k); });
+}
+
 namespace {
 // max/min over a dim: values recorded with a backward that routes the gradient to the arg-extreme.
 template <bool Largest>
@@ -151,6 +204,33 @@ Tensor min(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_val
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme<true>(x, dim, keepdim, "argmax").second; }
 Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme<false>(x, dim, keepdim, "argmin").second; }
 
+namespace {
+// amax/amin over one dim: the values of max/min, with the gradient shared evenly by the ties.
+template <bool Largest>
+Tensor extreme_shared(const Tensor& x, std::int64_t dim, bool keepdim, const char* op) {
+  const auto d = detail::wrap_dim(dim, x.dim(), op);
+  Tensor values = extreme<Largest>(x, d, keepdim, op).first;
+  return record(op, values, {x}, {x, values}, [d, keepdim](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    const Shape& in = c.input_shape(0);
+    const Tensor winners = eq(x, unsqueeze_reduced(c.saved(1), in, {d}, keepdim));
+    return {winners / sum(winners, d, true) * unsqueeze_reduced(g, in, {d}, keepdim)};
+  });
+}
+}  // namespace
+
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_nonempty_dims(x, dims, "amax", "maximum");
+  return reduce_over_dims(x, dims, keepdim, "amax",
+                          [](const Tensor& t, std::int64_t d, bool k) { return extreme_shared<true>(t, d, k, "amax"); });
+}
+
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_nonempty_dims(x, dims, "amin", "minimum");
+  return reduce_over_dims(x, dims, keepdim, "amin",
+                          [](const Tensor& t, std::int64_t d, bool k) { return extreme_shared<false>(t, d, k, "amin"); });
+}
+
 Tensor logsumexp(const Tensor& x, std::int64_t dim, bool keepdim) {
   detail::check_floating(x, "logsumexp");
   const auto d = detail::wrap_dim(dim, x.dim(), "logsumexp");
@@ -197,35 +277,70 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
 
 Tensor var(const Tensor& x) { return var(x.reshape({x.numel()}), 0); }
 
-Tensor var(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
-  detail::check_floating(x, "var");
+namespace {
+// N - correction for a variance over dim d (N = 1 for a 0-d tensor), after checking the correction.
+double variance_denominator(const Tensor& x, std::int64_t d, double correction, const char* op) {
   if (!(correction >= 0.0) || !std::isfinite(correction))
-    throw Error(fmt::format("var: correction must be finite and >= 0, got {}", correction));
-  const auto d = detail::wrap_dim(dim, x.dim(), "var");
+    throw Error(fmt::format("{}: correction must be finite and >= 0, got {}", op, correction));
   const double n = x.dim() == 0 ? 1.0 : static_cast<double>(x.shape()[d]);
-  const double denominator = std::max(0.0, n - correction);
-  if (n == 0) return sum(x, d, keepdim) / denominator;  // 0 / 0: NaN, as PyTorch
-  // Two passes: deviations from the mean, then their squares (no cancellation of large sums).
-  const Tensor centered = x - mean(x, d, true);
+  return std::max(0.0, n - correction);
+}
+
+// Σ (x - mean)² / denominator over dim d, in two passes (no cancellation of large sums) and in
+// double: a float32 square overflows beyond |x| ≈ 1.8e19 (PyTorch accumulates in double too).
+// No graph: var and std record their own backward.
+Tensor variance_in_double(const Tensor& x, std::int64_t d, double denominator, bool keepdim) {
+  NoGradGuard no_grad;
+  const Tensor xd = x.detach().to(kFloat64);
+  const Tensor centered = xd - mean(xd, d, true);
   return sum(centered * centered, d, keepdim) / denominator;
 }
 
-namespace {
-// sqrt of a variance, with gradient 0 where it is 0 (as PyTorch's std; sqrt' there is inf).
-Tensor sqrt_of_variance(const Tensor& v) {
-  Tensor out = sqrt(v.detach());
-  return record("std", out, {v}, {out}, [](const BackwardContext& c, const Tensor& g) -> Grads {
-    const Tensor s = c.saved(0);
-    const Tensor zero = scalar_like(s, 0.0);
-    return {where(eq(s, zero), zero, g / (2.0 * s))};
-  });
-}
+// x - mean(x) over d, broadcast against x (the backward of var and std).
+Tensor centered(const Tensor& x, std::int64_t d) { return x - mean(x, d, true); }
 }  // namespace
 
-Tensor std(const Tensor& x) { return sqrt_of_variance(var(x)); }
+Tensor var(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
+  detail::check_floating(x, "var");
+  const auto d = detail::wrap_dim(dim, x.dim(), "var");
+  const double denominator = variance_denominator(x, d, correction, "var");
+  if (x.dim() > 0 && x.shape()[d] == 0) return sum(x, d, keepdim) / denominator;  // 0 / 0: NaN, as PyTorch
+  const Tensor out = variance_in_double(x, d, denominator, keepdim).to(x.dtype());
+  // d var / dx = 2 (x - mean) / (N - correction) (the mean's own dependence on x sums to 0).
+  return record("var", out, {x}, {x}, [d, keepdim, denominator](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor gu = unsqueeze_reduced(g, c.input_shape(0), {d}, keepdim);
+    return {centered(c.saved(0), d) * (gu * (2.0 / denominator))};
+  });
+}
+
+Tensor var(const Tensor& x, const Shape& dims, double correction, bool keepdim) {
+  return reduce_over_dims(x, dims, keepdim, "var",
+                          [correction](const Tensor& t, std::int64_t d, bool k) { return var(t, d, correction, k); });
+}
+
+Tensor std(const Tensor& x) { return std(x.reshape({x.numel()}), 0); }
 
 Tensor std(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
-  return sqrt_of_variance(var(x, dim, correction, keepdim));
+  detail::check_floating(x, "std");
+  const auto d = detail::wrap_dim(dim, x.dim(), "std");
+  const double denominator = variance_denominator(x, d, correction, "std");
+  if (x.dim() > 0 && x.shape()[d] == 0) return sqrt(sum(x, d, keepdim) / denominator);  // NaN, as PyTorch
+  // The square root in double too: a float32 std is finite where its variance is not.
+  const Tensor out = sqrt(variance_in_double(x, d, denominator, keepdim)).to(x.dtype());
+  // d std / dx = (x - mean) / ((N - correction) std), and 0 where std is 0 (as PyTorch 1.13;
+  // sqrt' is infinite there).
+  return record("std", out, {x}, {x, out}, [d, keepdim, denominator](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Shape& in = c.input_shape(0);
+    const Tensor s = unsqueeze_reduced(c.saved(1), in, {d}, keepdim);
+    const Tensor zero = scalar_like(s, 0.0);
+    const Tensor scale = where(eq(s, zero), zero, unsqueeze_reduced(g, in, {d}, keepdim) / (s * denominator));
+    return {centered(c.saved(0), d) * scale};
+  });
+}
+
+Tensor std(const Tensor& x, const Shape& dims, double correction, bool keepdim) {
+  return reduce_over_dims(x, dims, keepdim, "std",
+                          [correction](const Tensor& t, std::int64_t d, bool k) { return std(t, d, correction, k); });
 }
 
 Tensor norm(const Tensor& x, double p) { return norm(x.reshape({x.numel()}), p, 0, false); }
@@ -263,6 +378,11 @@ Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim) {
     const Tensor zx = scalar_like(x, 0.0);
     return {where(eq(x, zx), zx, sign(x) * pow(abs(x), p - 1.0)) * scale};
   });
+}
+
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
+  if (std::isinf(p) && p > 0) check_nonempty_dims(x, dims, "norm", "inf-norm");
+  return reduce_over_dims(x, dims, keepdim, "norm", [p](const Tensor& t, std::int64_t d, bool k) { return norm(t, p, d, k); });
 }
 
 // ---- cumulative sum ----

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <tuple>
 
 #include "op_test_util.h"
 
@@ -478,6 +480,164 @@ TEST(Reduction, NormAndStdAtZeroAndTies) {
   EXPECT_EQ(norm(e, 2.0, 0).to_vector<double>(), (std::vector<double>{0, 0, 0}));
   EXPECT_TRUE(throws_error([&] { norm(e, kInf, 0); }, {"norm", "inf", "[0, 3]"}));
   EXPECT_EQ(cumsum(e, 0).shape(), (Shape{0, 3}));
+}
+
+// Reference reduction of a contiguous row-major array over a dim list: each output element (kept
+// dims in row-major order) folds the elements that share its kept coordinates, in row-major order.
+std::vector<double> ref_reduce_dims(const Tensor& x, const Shape& dims, const std::function<double(const std::vector<double>&)>& f) {
+  const auto v = x.to_vector<double>();
+  const Shape& s = x.shape();
+  auto reduced_dim = [&](std::int64_t d) { return std::find(dims.begin(), dims.end(), d) != dims.end(); };
+  std::map<std::int64_t, std::vector<double>> rows;  // key: the kept coordinates, row-major
+  for (std::int64_t flat = 0; flat < x.numel(); ++flat) {
+    std::int64_t rest = flat, key = 0, scale = 1;
+    for (std::int64_t d = x.dim() - 1; d >= 0; --d) {
+      const std::int64_t c = rest % s[d];
+      rest /= s[d];
+      if (!reduced_dim(d)) {
+        key += c * scale;
+        scale *= s[d];
+      }
+    }
+    rows[key].push_back(v[static_cast<std::size_t>(flat)]);
+  }
+  std::vector<double> out;
+  for (const auto& [key, row] : rows) out.push_back(f(row));
+  return out;
+}
+
+Shape reduced_dims(Shape s, const Shape& dims, bool keepdim) {
+  Shape out;
+  for (std::int64_t d = 0; d < static_cast<std::int64_t>(s.size()); ++d) {
+    const bool r = std::find(dims.begin(), dims.end(), d) != dims.end();
+    if (!r) out.push_back(s[d]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+TEST(Reduction, OverDimListsValues) {
+  manual_seed(42);
+  for (DType dt : float_dtypes()) {
+    const Tensor x = uniform({3, 4, 5}, -2, 2, dt);
+    const double tol = dt == kFloat32 ? 1e-5 : 1e-13;
+    // Each list as given and as wrapped (for the reference): unsorted, negative, one dim, all dims.
+    const std::vector<std::pair<Shape, Shape>> lists{{{2, 0}, {0, 2}}, {{-1, 1}, {1, 2}}, {{1}, {1}}, {{0, 1, 2}, {0, 1, 2}}};
+    for (const auto& [given, dims] : lists)
+      for (bool keepdim : {false, true}) {
+        const Shape out_shape = reduced_dims(x.shape(), dims, keepdim);
+        const double n = static_cast<double>(ref_reduce_dims(x, dims, [](const auto& r) { return double(r.size()); })[0]);
+        const std::vector<std::tuple<std::string, Tensor, std::vector<double>>> cases{
+            {"mean", mean(x, given, keepdim), ref_reduce_dims(x, dims, [n](const auto& r) { return row_sum(r) / n; })},
+            {"amax", amax(x, given, keepdim), ref_reduce_dims(x, dims, row_max)},
+            {"amin", amin(x, given, keepdim), ref_reduce_dims(x, dims, row_min)},
+            {"var", var(x, given, 1.0, keepdim), ref_reduce_dims(x, dims, [](const auto& r) { return row_var(r, 1.0); })},
+            {"var c0", var(x, given, 0.0, keepdim), ref_reduce_dims(x, dims, [](const auto& r) { return row_var(r, 0.0); })},
+            {"std", std(x, given, 2.5, keepdim), ref_reduce_dims(x, dims, [](const auto& r) { return std::sqrt(row_var(r, 2.5)); })},
+            {"norm 2", norm(x, 2.0, given, keepdim), ref_reduce_dims(x, dims, [](const auto& r) { return row_norm(r, 2.0); })},
+            {"norm 1.5", norm(x, 1.5, given, keepdim), ref_reduce_dims(x, dims, [](const auto& r) { return row_norm(r, 1.5); })},
+            {"norm inf", norm(x, kInf, given, keepdim), ref_reduce_dims(x, dims, [](const auto& r) { return row_norm(r, kInf); })},
+        };
+        for (const auto& [name, got, want] : cases) {
+          EXPECT_EQ(got.shape(), out_shape) << name << " " << shape_to_string(given) << " keepdim " << keepdim;
+          EXPECT_EQ(got.dtype(), dt) << name;
+          EXPECT_TRUE(values_near(got, want, tol)) << name << " " << shape_to_string(given) << " keepdim " << keepdim;
+        }
+      }
+    // A non-contiguous input, and the one-dim overloads agree with one-element lists.
+    const Tensor xt = x.transpose(0, 2);
+    EXPECT_TRUE(values_near(var(xt, Shape{0, 1}), ref_reduce_dims(xt.contiguous(), {0, 1}, [](const auto& r) { return row_var(r, 1.0); }), tol));
+    EXPECT_TRUE(values_near(mean(x, Shape{1}, true), mean(x, 1, true).to_vector<double>(), 0));
+    EXPECT_TRUE(values_near(norm(x, 3.0, Shape{-1}), norm(x, 3.0, -1).to_vector<double>(), 0));
+  }
+  // A 0-d tensor reduces over dim 0 (or -1) like its one-dim overloads.
+  const Tensor s = tensor(std::vector<double>{-3.0}, {}, kFloat64);
+  EXPECT_EQ(amax(s, Shape{0}).item<double>(), -3.0);
+  EXPECT_EQ(mean(s, Shape{-1}).item<double>(), -3.0);
+  EXPECT_EQ(var(s, Shape{0}, 0.0).item<double>(), 0.0);
+}
+
+TEST(Reduction, OverDimListsGradients) {
+  manual_seed(43);
+  for (const Shape& dims : {Shape{0, 2}, Shape{-1, 0}, Shape{1}})
+    for (bool keepdim : {false, true}) {
+      const std::string where = shape_to_string(dims) + (keepdim ? " keepdim" : "");
+      EXPECT_TRUE(grad_ok([&](const auto& in) { return mean(in[0], dims, keepdim); }, {leaf({2, 3, 4})})) << where;
+      EXPECT_TRUE(grad_ok([&](const auto& in) { return var(in[0], dims, 1.0, keepdim); }, {noncontig_leaf({2, 3, 4})})) << where;
+      EXPECT_TRUE(grad_ok([&](const auto& in) { return std(in[0], dims, 0.0, keepdim); }, {leaf({2, 3, 4})})) << where;
+      EXPECT_TRUE(grad_ok([&](const auto& in) { return amax(in[0], dims, keepdim); }, {leaf({2, 3, 4})})) << where;
+      EXPECT_TRUE(grad_ok([&](const auto& in) { return amin(in[0], dims, keepdim); }, {noncontig_leaf({2, 3, 4})})) << where;
+      for (double p : {1.0, 2.0, 3.0, kInf})
+        EXPECT_TRUE(grad_ok([&](const auto& in) { return norm(in[0], p, dims, keepdim); }, {leaf({2, 3, 4})})) << where << " p " << p;
+    }
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return var(in[0], Shape{0, 1}); }, {leaf({2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return std(in[0], Shape{1, 2}, 0.0, true); }, {leaf({2, 2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return norm(in[0], 3.0, Shape{0, 1}); }, {leaf({2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return mean(in[0] * in[0], Shape{0, 1}); }, {leaf({2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return amax(in[0] * in[0], Shape{1}); }, {leaf({2, 3})}));
+}
+
+TEST(Reduction, AmaxSharesTiesWhereMaxPicksOne) {
+  // amax, as torch.amax, splits the gradient between equal extremes; max over a dim routes it all
+  // to the arg-max (the max gate), as torch.max(x, dim).
+  Tensor x = tensor({3.0, 1.0, 3.0, 2.0, -1.0, -1.0}, kFloat64).reshape({3, 2}).requires_grad_();
+  amax(x, Shape{0, 1}).backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0.5, 0, 0.5, 0, 0, 0}));
+  Tensor y = tensor({3.0, 3.0, 1.0, 2.0}, kFloat64).reshape({2, 2}).requires_grad_();
+  sum(amin(y, Shape{1})).backward();  // row 0: a tie of 3s; row 1: 1 alone
+  EXPECT_EQ(y.grad().to_vector<double>(), (std::vector<double>{0.5, 0.5, 1, 0}));
+  Tensor z = tensor({3.0, 3.0}, kFloat64).requires_grad_();
+  max(z, 0).backward();
+  EXPECT_EQ(z.grad().to_vector<double>(), (std::vector<double>{1, 0}));
+}
+
+TEST(Reduction, Float32VarianceIsSummedInDouble) {
+  // 1000 values of ±1e18: each square (1e36) fits float32, their sum (1e39) does not; PyTorch sums
+  // in double and gets 1e39 / 999. Summed in float32 this was inf.
+  std::vector<float> alternating(1000);
+  for (std::size_t i = 0; i < alternating.size(); ++i) alternating[i] = i % 2 == 0 ? 1e18f : -1e18f;
+  const Tensor a = tensor(alternating, {1000});
+  const double expected = 1000.0 * 1e36 / 999.0;
+  EXPECT_NEAR(var(a).item<double>() / expected, 1.0, 1e-6);
+  EXPECT_NEAR(var(a.reshape({10, 100}), Shape{0, 1}).item<double>() / expected, 1.0, 1e-6);
+  // A variance beyond float32 is inf, but its square root is not: std takes it in double too.
+  const Tensor b = tensor(std::vector<float>{1e20f, -1e20f, 3e19f}, {3});
+  EXPECT_TRUE(std::isinf(var(b).item<double>()));
+  const double mb = (1e20 - 1e20 + 3e19) / 3.0;
+  const double vb = ((1e20 - mb) * (1e20 - mb) + (-1e20 - mb) * (-1e20 - mb) + (3e19 - mb) * (3e19 - mb)) / 2.0;
+  EXPECT_NEAR(std(b).item<double>() / std::sqrt(vb), 1.0, 1e-6);
+  // The gradient of such a std is finite as well: (x - mean) / (2 std).
+  Tensor bg = b.clone().requires_grad_();
+  std(bg).backward();
+  const auto g = bg.grad().to_vector<double>();
+  EXPECT_NEAR(g[0], (1e20 - mb) / (2.0 * std::sqrt(vb)), 1e-6);
+  EXPECT_EQ(bg.grad().dtype(), kFloat32);
+}
+
+TEST(Reduction, DimListErrorsNameTheOpAndTheDims) {
+  const Tensor x = zeros({2, 3}, kFloat64);
+  for (const char* op : {"mean", "var", "std", "norm", "amax", "amin"}) {
+    auto call = [&](const Shape& dims) {
+      const std::string o = op;
+      if (o == "mean") return mean(x, dims);
+      if (o == "var") return var(x, dims);
+      if (o == "std") return std(x, dims);
+      if (o == "norm") return norm(x, 2.0, dims);
+      if (o == "amax") return amax(x, dims);
+      return amin(x, dims);
+    };
+    EXPECT_TRUE(throws_error([&] { call(Shape{}); }, {op, "dim list is empty"})) << op;
+    EXPECT_TRUE(throws_error([&] { call(Shape{1, -1}); }, {op, "[1, -1]", "twice"})) << op;
+    EXPECT_TRUE(throws_error([&] { call(Shape{0, 2}); }, {op, "dim 2"})) << op;
+  }
+  // Reductions with no value over an empty dim say which dim is empty.
+  const Tensor e = zeros({2, 0, 3}, kFloat64);
+  EXPECT_TRUE(throws_error([&] { mean(e, Shape{0, 1}); }, {"mean", "dim 1", "[2, 0, 3]", "empty"}));
+  EXPECT_TRUE(throws_error([&] { amax(e, Shape{1}); }, {"amax", "dim 1", "empty"}));
+  EXPECT_TRUE(throws_error([&] { norm(e, kInf, Shape{-2, 2}); }, {"norm", "dim -2", "empty"}));
+  EXPECT_TRUE(std::isnan(var(e, Shape{0, 1}).to_vector<double>()[0]));  // 0 / 0, as PyTorch
+  EXPECT_EQ(norm(e, 2.0, Shape{1}).to_vector<double>(), std::vector<double>(6, 0.0));
+  EXPECT_TRUE(throws_error([&] { var(x, Shape{0}, -0.5); }, {"var", "correction", "-0.5"}));
 }
 
 TEST(Reduction, VarNormCumsumErrorsNameTheOp) {

@@ -130,6 +130,12 @@ const std::map<std::string, OpFn>& op_table() {
       {"norm_dim", [](auto& x, auto& a) { return nabla::norm(x[0], num(a, "p"), idx(a, "dim"), flag(a, "keepdim")); }},
       {"norm_all", [](auto& x, auto& a) { return nabla::norm(x[0], num(a, "p")); }},
       {"cumsum", [](auto& x, auto& a) { return nabla::cumsum(x[0], idx(a, "dim")); }},
+      {"mean_dims", [](auto& x, auto& a) { return nabla::mean(x[0], shape_arg(a, "dims"), flag(a, "keepdim")); }},
+      {"var_dims", [](auto& x, auto& a) { return nabla::var(x[0], shape_arg(a, "dims"), num(a, "correction"), flag(a, "keepdim")); }},
+      {"std_dims", [](auto& x, auto& a) { return nabla::std(x[0], shape_arg(a, "dims"), num(a, "correction"), flag(a, "keepdim")); }},
+      {"norm_dims", [](auto& x, auto& a) { return nabla::norm(x[0], num(a, "p"), shape_arg(a, "dims"), flag(a, "keepdim")); }},
+      {"amax", [](auto& x, auto& a) { return nabla::amax(x[0], shape_arg(a, "dims"), flag(a, "keepdim")); }},
+      {"amin", [](auto& x, auto& a) { return nabla::amin(x[0], shape_arg(a, "dims"), flag(a, "keepdim")); }},
       {"softmax", [](auto& x, auto& a) { return nabla::softmax(x[0], idx(a, "dim")); }},
       {"log_softmax", [](auto& x, auto& a) { return nabla::log_softmax(x[0], idx(a, "dim")); }},
       // linear algebra

@@ -221,6 +221,12 @@ OPS = {
     "norm_dim": lambda x, a: torch.linalg.vector_norm(x[0], float(a["p"]), a["dim"], keepdim=a["keepdim"]),
     "norm_all": lambda x, a: torch.linalg.vector_norm(x[0], float(a["p"])),
     "cumsum": lambda x, a: torch.cumsum(x[0], a["dim"]),
+    "mean_dims": lambda x, a: torch.mean(x[0], a["dims"], keepdim=a["keepdim"]),
+    "var_dims": lambda x, a: torch.var(x[0], a["dims"], correction=a["correction"], keepdim=a["keepdim"]),
+    "std_dims": lambda x, a: torch.std(x[0], a["dims"], correction=a["correction"], keepdim=a["keepdim"]),
+    "norm_dims": lambda x, a: torch.linalg.vector_norm(x[0], float(a["p"]), a["dims"], keepdim=a["keepdim"]),
+    "amax": lambda x, a: torch.amax(x[0], a["dims"], keepdim=a["keepdim"]),
+    "amin": lambda x, a: torch.amin(x[0], a["dims"], keepdim=a["keepdim"]),
     "softmax": lambda x, a: torch.softmax(x[0], a["dim"]),
     "log_softmax": lambda x, a: torch.log_softmax(x[0], a["dim"]),
     "matmul": lambda x, a: torch.matmul(x[0], x[1]),
@@ -512,6 +518,26 @@ def gen_reductions():
         add_case("cumsum", [plain(randn(3, 4, 2))], {"dim": dim}, desc=f"d{dim}".replace("-", "m"))
     add_case("cumsum", [transposed(randn, [4, 5])], {"dim": 1}, desc="noncontig")
     add_case("cumsum", [plain(randn())], {"dim": 0}, desc="0d")
+    # Reductions over dim lists (unsorted and negative dims too).
+    for dims, keepdim in [([0, 2], False), ([-1, 0], True), ([1], False)]:
+        tag = "_".join(str(d) for d in dims).replace("-", "m") + f"_k{int(keepdim)}"
+        add_case("mean_dims", [plain(randn(3, 4, 2))], {"dims": dims, "keepdim": keepdim}, desc=tag)
+        add_case("var_dims", [plain(randn(3, 4, 2))], {"dims": dims, "correction": 1, "keepdim": keepdim}, desc=tag)
+        add_case("std_dims", [plain(randn(3, 4, 2))], {"dims": dims, "correction": 0, "keepdim": keepdim}, desc=tag)
+        add_case("amax", [plain(randn(3, 4, 2))], {"dims": dims, "keepdim": keepdim}, desc=tag)
+        add_case("amin", [plain(randn(3, 4, 2))], {"dims": dims, "keepdim": keepdim}, desc=tag)
+        for p in [2.0, 3.0, "inf"]:
+            add_case("norm_dims", [plain(randn(3, 4, 2))], {"p": p, "dims": dims, "keepdim": keepdim},
+                     desc=f"p{str(p).replace('.', '_')}_{tag}")
+    add_case("var_dims", [permuted(randn, [2, 3, 4], [2, 0, 1])], {"dims": [0, 1], "correction": 1, "keepdim": False},
+             desc="noncontig")
+    # amax/amin split the gradient between ties (torch.max over a dim gives it to one).
+    add_case("amax", [plain(torch.tensor([[3.0, 1.0], [3.0, 2.0]], dtype=DT))], {"dims": [0, 1], "keepdim": False},
+             desc="ties")
+    add_case("amin", [plain(torch.tensor([[-1.0, -1.0, 2.0], [0.5, 4.0, 0.5]], dtype=DT))], {"dims": [1], "keepdim": True},
+             desc="ties")
+    add_case("var_dims", [plain(randn(3, 4))], {"dims": [0, 1], "correction": 1, "keepdim": False}, desc="hvp", order=2)
+    add_case("std_dims", [plain(randn(2, 3, 2))], {"dims": [0, 2], "correction": 1, "keepdim": True}, desc="hvp", order=2)
     add_case("var_dim", [plain(randn(3, 4))], {"dim": 1, "correction": 1, "keepdim": False}, desc="hvp", order=2)
     add_case("std_dim", [plain(randn(3, 4))], {"dim": 0, "correction": 0, "keepdim": True}, desc="hvp", order=2)
     add_case("norm_dim", [plain(randn(3, 4))], {"p": 2.0, "dim": 1, "keepdim": False}, desc="hvp", order=2)

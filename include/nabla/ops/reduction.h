@@ -16,6 +16,8 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
 /// Mean over dim.
 Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Mean over several dims (a non-empty list, each dim once), as torch.mean(x, dims).
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim = false);
 /// Largest element (gradient split evenly between ties, as PyTorch).
 Tensor max(const Tensor& x);
 /// Largest values over dim (the max gate: the gradient goes to the arg-max).
@@ -24,6 +26,11 @@ Tensor max(const Tensor& x, std::int64_t dim, bool keepdim = false);
 Tensor min(const Tensor& x);
 /// Smallest values over dim.
 Tensor min(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Largest values over several dims (each dim once), as torch.amax: unlike max(x, dim), the
+/// gradient is split evenly between ties.
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim = false);
+/// Smallest values over several dims, as torch.amin.
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim = false);
 /// Index of the largest value over dim, as int64 (first one on ties).
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// Index of the smallest value over dim, as int64.
@@ -36,7 +43,11 @@ Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
 /// Variance over dim: Σ (x - mean)² / (N - correction), in two passes (correction 1: the unbiased
 /// estimate, 0: the population variance). N - correction <= 0 divides by 0 (inf or NaN), as PyTorch.
+/// float32 values are summed in double (as PyTorch), so their squares do not overflow; the result
+/// is float32 again.
 Tensor var(const Tensor& x, std::int64_t dim, double correction = 1.0, bool keepdim = false);
+/// Variance over several dims (a non-empty list, each dim once): N is the product of their sizes.
+Tensor var(const Tensor& x, const Shape& dims, double correction = 1.0, bool keepdim = false);
 /// Unbiased variance of all elements (for another correction: var(x.flatten(), 0, correction)).
 Tensor var(const Tensor& x);
 /// var(x, false) or var(x, 0.0) would silently mean dim 0: the dim comes first (var(x, dim, correction)).
@@ -45,7 +56,10 @@ template <class B>
 Tensor var(const Tensor& x, B) = delete;
 /// Standard deviation sqrt(var) over dim (its gradient is 0 where it is 0, as PyTorch's). With
 /// `using namespace nabla;` call it nabla::std (a plain std(x) is ambiguous with namespace std).
+/// The square root is taken in double for float32, so a std whose variance overflows float32 is finite.
 Tensor std(const Tensor& x, std::int64_t dim, double correction = 1.0, bool keepdim = false);
+/// Standard deviation over several dims.
+Tensor std(const Tensor& x, const Shape& dims, double correction = 1.0, bool keepdim = false);
 /// Unbiased standard deviation of all elements.
 Tensor std(const Tensor& x);
 /// As for var: the dim comes first.
@@ -58,6 +72,8 @@ Tensor std(const Tensor& x, B) = delete;
 Tensor norm(const Tensor& x, double p = 2.0);
 /// The p-norm over dim.
 Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim = false);
+/// The p-norm over several dims (a non-empty list, each dim once), as torch.linalg.vector_norm.
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim = false);
 /// Running sum along dim: out[i] = x[0] + ... + x[i] (float32 accumulated in double, as PyTorch on
 /// the CPU). Backward: the running sum of the gradient from the other end.
 Tensor cumsum(const Tensor& x, std::int64_t dim);
