@@ -351,4 +351,91 @@ Tensor hinge_loss(const Tensor& scores, const Tensor& target, Reduction reductio
   return reduce(relu(1.0 - target.to(scores.dtype()) * scores), reduction, "hinge_loss", scores);
 }
 
+namespace {
+// The checks of a loss between an input and a target of the same shape and floating dtype.
+void check_loss_operands(const Tensor& input, const Tensor& target, const char* op, const char* input_name) {
+  if (!input.defined() || !target.defined())
+    throw Error(fmt::format("{}: got an undefined {}", op, input.defined() ? "target" : input_name));
+  detail::check_floating(input, op);
+  detail::check_floating(target, op);
+  detail::check_same_dtype(input, target, op);
+  if (input.shape() != target.shape())
+    throw Error(fmt::format("{}: {} shape {} and target shape {} differ", op, input_name, input.shape_string(),
+                            target.shape_string()));
+}
+
+// 0.5 d² / beta where |d| < beta, else |d| - 0.5 beta (smooth_l1_loss; huber_loss is delta times it).
+Tensor smooth_l1(const Tensor& d, double beta) {
+  const Tensor a = abs(d);
+  return where(lt(a, scalar_like(a, beta)), d * d * (0.5 / beta), a - 0.5 * beta);
+}
+}  // namespace
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  check_loss_operands(input, target, "l1_loss", "input");
+  return reduce(abs(input - target), reduction, "l1_loss", input);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  if (!(beta >= 0.0) || !std::isfinite(beta))
+    throw Error(fmt::format("smooth_l1_loss: beta must be finite and >= 0, got {}", beta));
+  check_loss_operands(input, target, "smooth_l1_loss", "input");
+  // beta = 0 is the L1 loss; the quadratic branch would divide by 0 (and where's gradient through
+  // the unused branch would meet 0 · inf).
+  if (beta == 0.0) return reduce(abs(input - target), reduction, "smooth_l1_loss", input);
+  return reduce(smooth_l1(input - target, beta), reduction, "smooth_l1_loss", input);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction, double delta) {
+  if (!(delta > 0.0) || !std::isfinite(delta))
+    throw Error(fmt::format("huber_loss: delta must be finite and > 0, got {}", delta));
+  check_loss_operands(input, target, "huber_loss", "input");
+  // PyTorch's quadratic branch includes |d| == delta; both branches agree there, value and slope.
+  const Tensor d = input - target, a = abs(d);
+  return reduce(where(le(a, scalar_like(a, delta)), 0.5 * d * d, delta * (a - 0.5 * delta)), reduction, "huber_loss",
+                input);
+}
+
+Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction) {
+  const char* op = "binary_cross_entropy";
+  check_loss_operands(probs, target, op, "probs");
+  {
+    const Tensor p = probs.detach().to(kFloat64).contiguous();
+    const double* v = p.data_ptr<double>();
+    for (std::int64_t i = 0; i < p.numel(); ++i)
+      if (!(v[i] >= 0.0 && v[i] <= 1.0))
+        throw Error(fmt::format("{}: probabilities must lie in [0, 1], got {} at flat index {} (on logits use "
+                                "binary_cross_entropy_with_logits)", op, v[i], i));
+  }
+  // -(t log p + (1 - t) log(1 - p)), each log at least -100 (PyTorch's clamp): finite at p = 0 and 1.
+  Tensor per = detail::dispatch_floating(probs.dtype(), op, [&]<class T>() {
+    return detail::map_binary<T>(probs, target, probs.shape(), [](T p, T t) {
+      const T log_p = std::max(std::log(p), T(-100)), log_q = std::max(std::log1p(-p), T(-100));
+      return -(t * log_p + (T(1) - t) * log_q);
+    });
+  });
+  per = record(op, per, {probs, target}, {probs, target}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor p = c.saved(0), t = c.saved(1);
+    Tensor gp, gt;
+    // PyTorch's: (p - t) / max(p (1 - p), 1e-12), finite at p = 0 and 1.
+    if (c.needs_grad(0)) gp = g * (p - t) / maximum((1.0 - p) * p, scalar_like(p, 1e-12));
+    if (c.needs_grad(1)) {
+      const Tensor floor = scalar_like(p, -100.0);
+      gt = g * (maximum(log(1.0 - p), floor) - maximum(log(p), floor));
+    }
+    return {gp, gt};
+  });
+  return reduce(per, reduction, op, probs);
+}
+
+Tensor kl_div(const Tensor& log_probs, const Tensor& target, Reduction reduction, bool log_target) {
+  check_loss_operands(log_probs, target, "kl_div", "log_probs");
+  if (log_target) return reduce(exp(target) * (target - log_probs), reduction, "kl_div", log_probs);
+  // target log target is 0 at target = 0 (its limit); log is taken of 1 there, so that neither the
+  // value nor any gradient meets 0 · -inf.
+  const Tensor positive = gt(target, scalar_like(target, 0.0));
+  const Tensor log_t = log(where(positive, target, scalar_like(target, 1.0)));
+  return reduce(target * (log_t - log_probs), reduction, "kl_div", log_probs);
+}
+
 }  // namespace nabla

@@ -55,6 +55,12 @@ Tensor call_loss(const std::string& name, const std::vector<Tensor>& x, const st
   if (name == "cross_entropy") return nabla::cross_entropy(x[0], o[0], r);
   if (name == "nll_loss") return nabla::nll_loss(x[0], o[0], r);
   if (name == "hinge_loss") return nabla::hinge_loss(x[0], o[0], r);
+  if (name == "l1_loss") return nabla::l1_loss(x[0], x[1], r);
+  if (name == "smooth_l1_loss") return nabla::smooth_l1_loss(x[0], x[1], r, 0.5);
+  if (name == "huber_loss") return nabla::huber_loss(x[0], x[1], r, 1.5);
+  if (name == "binary_cross_entropy") return nabla::binary_cross_entropy(x[0], x[1], r);
+  if (name == "kl_div") return nabla::kl_div(x[0], x[1], r);
+  if (name == "kl_div_log_target") return nabla::kl_div(x[0], x[1], r, true);
   throw std::runtime_error("unknown loss " + name);
 }
 
@@ -63,7 +69,7 @@ Tensor call_loss(const std::string& name, const std::vector<Tensor>& x, const st
 TEST(LossTorch, ValuesAndGradientsMatch) {
   const json* ref = loss_reference_or_fail();
   if (ref == nullptr) return;
-  ASSERT_EQ(ref->at("cases").size(), 15u);  // 5 losses x 3 reductions
+  ASSERT_EQ(ref->at("cases").size(), 33u);  // 11 losses x 3 reductions
   for (const auto& c : ref->at("cases")) {
     const std::string name = c.at("loss"), red = c.at("reduction");
     SCOPED_TRACE(name + ", reduction " + red);
@@ -129,10 +135,43 @@ TEST_P(LossGradcheck, HingeLoss) {
   EXPECT_TRUE(grad_ok([&](const auto& v) { return nabla::hinge_loss(v[0], y, r); }, {x}));
 }
 
+TEST_P(LossGradcheck, RegressionLosses) {
+  const Reduction r = GetParam();
+  using nabla::nntest::leaf;
+  // Differences away from the kinks (0 for l1, ±beta or ±delta for the others) in most elements.
+  for (double beta : {0.5, 2.0})
+    EXPECT_TRUE(grad_ok([r, beta](const auto& v) { return nabla::smooth_l1_loss(v[0], v[1], r, beta); },
+                        {leaf({4, 3}, -2.0, 2.0), leaf({4, 3}, -0.3, 0.3)})) << beta;
+  EXPECT_TRUE(grad_ok([r](const auto& v) { return nabla::huber_loss(v[0], v[1], r, 0.7); },
+                      {nabla::nntest::noncontig_leaf({3, 4}), leaf({3, 4})}));
+  EXPECT_TRUE(grad_ok([r](const auto& v) { return nabla::l1_loss(v[0], v[1], r); }, {leaf({4, 3}), leaf({4, 3})}));
+}
+
+TEST_P(LossGradcheck, ProbabilityLosses) {
+  const Reduction r = GetParam();
+  using nabla::nntest::leaf;
+  EXPECT_TRUE(grad_ok([r](const auto& v) { return nabla::binary_cross_entropy(v[0], v[1], r); },
+                      {leaf({5, 2}, 0.05, 0.95), leaf({5, 2}, 0.0, 1.0)}));
+  EXPECT_TRUE(grad_ok([r](const auto& v) { return nabla::kl_div(nabla::log_softmax(v[0], 1), nabla::softmax(v[1], 1), r); },
+                      {leaf({3, 4}), leaf({3, 4})}));
+  EXPECT_TRUE(grad_ok([r](const auto& v) { return nabla::kl_div(v[0], v[1], r, true); }, {leaf({3, 4}), leaf({3, 4})}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Reductions, LossGradcheck, ::testing::Values(Reduction::Mean, Reduction::Sum, Reduction::None),
                          [](const auto& info) {
                            return info.param == Reduction::Mean ? "Mean" : info.param == Reduction::Sum ? "Sum" : "None";
                          });
+
+TEST(LossGradcheck, NewLossesSecondDerivatives) {
+  nabla::manual_seed(13);
+  using nabla::nntest::leaf;
+  EXPECT_TRUE(nabla::nntest::gradgrad_ok([](const auto& v) { return nabla::huber_loss(v[0] * v[1], v[1]); },
+                                       {leaf({2, 3}), leaf({2, 3})}));
+  EXPECT_TRUE(nabla::nntest::gradgrad_ok([](const auto& v) { return nabla::binary_cross_entropy(v[0], v[1]); },
+                                       {leaf({2, 3}, 0.1, 0.9), leaf({2, 3}, 0.0, 1.0)}));
+  EXPECT_TRUE(nabla::nntest::gradgrad_ok([](const auto& v) { return nabla::kl_div(v[0], nabla::softmax(v[1], 1)); },
+                                       {leaf({2, 3}), leaf({2, 3})}));
+}
 
 TEST(LossGradcheck, CrossEntropySecondDerivative) {
   nabla::manual_seed(12);
@@ -210,6 +249,65 @@ TEST(BinaryCrossEntropyWithLogits, HugeLogitsStayFinite) {
     nabla::sum(per).backward();
     EXPECT_TRUE(nabla::nntest::values_near(x.grad(), {0.0, 0.0, 1.0, -1.0}, 0, 1e-12));
   }
+}
+
+TEST(BinaryCrossEntropy, CertainProbabilitiesGiveFiniteLossAndGradient) {
+  // p = 0 and 1: each log is clamped at -100 (PyTorch's), the gradient (p - t) / max(p (1 - p), 1e-12).
+  const Tensor p = nabla::tensor({0.0, 1.0, 0.0, 1.0, 0.5}, nabla::kFloat64).requires_grad_();
+  const Tensor t = nabla::tensor({0.0, 1.0, 1.0, 0.0, 0.25}, nabla::kFloat64);
+  const Tensor per = nabla::binary_cross_entropy(p, t, Reduction::None);
+  EXPECT_TRUE(nabla::nntest::values_near(per, {0.0, 0.0, 100.0, 100.0, std::log(2.0)}, 1e-15));
+  nabla::sum(per).backward();
+  EXPECT_TRUE(nabla::nntest::values_near(p.grad(), {0.0, 0.0, -1e12, 1e12, 0.25 / 0.25}, 1e-12));
+  // Outside [0, 1] (or NaN) is refused, naming the value and the logits alternative.
+  const Tensor bad = nabla::tensor({0.5, 1.5}, nabla::kFloat64);
+  EXPECT_TRUE(throws_error([&] { nabla::binary_cross_entropy(bad, nabla::zeros({2}, nabla::kFloat64)); },
+                           {"binary_cross_entropy", "[0, 1]", "1.5", "index 1", "with_logits"}));
+  const Tensor nan = nabla::tensor({std::nan("")}, nabla::kFloat64);
+  EXPECT_TRUE(throws_error([&] { nabla::binary_cross_entropy(nan, nabla::zeros({1}, nabla::kFloat64)); },
+                           {"binary_cross_entropy", "nan"}));
+}
+
+TEST(SmoothL1AndHuber, BranchesMeetAtTheThreshold) {
+  // d = 0.25, 1, 3 with beta = delta = 1: quadratic, at the joint (both branches agree), linear.
+  const Tensor x = nabla::tensor({0.25, -1.0, 3.0}, nabla::kFloat64).requires_grad_();
+  const Tensor zero = nabla::zeros({3}, nabla::kFloat64);
+  const Tensor s = nabla::smooth_l1_loss(x, zero, Reduction::None);
+  EXPECT_TRUE(nabla::nntest::values_near(s, {0.03125, 0.5, 2.5}, 1e-15));
+  nabla::sum(s).backward();
+  EXPECT_TRUE(nabla::nntest::values_near(x.grad(), {0.25, -1.0, 1.0}, 1e-15));
+  // huber = delta · smooth_l1(beta = delta).
+  for (double delta : {0.5, 2.0}) {
+    const Tensor y = nabla::tensor({0.1, -0.7, 4.0, 2.0}, nabla::kFloat64);
+    const Tensor z = nabla::zeros({4}, nabla::kFloat64);
+    EXPECT_TRUE(nabla::nntest::values_near(nabla::huber_loss(y, z, Reduction::None, delta),
+                                           (nabla::smooth_l1_loss(y, z, Reduction::None, delta) * delta).to_vector<double>(), 1e-15));
+  }
+  // beta = 0 is the L1 loss, and its gradient has no NaN from the unused quadratic branch.
+  const Tensor w = nabla::tensor({0.5, -2.0, 0.0}, nabla::kFloat64).requires_grad_();
+  const Tensor l = nabla::smooth_l1_loss(w, nabla::zeros({3}, nabla::kFloat64), Reduction::Sum, 0.0);
+  EXPECT_DOUBLE_EQ(l.item<double>(), 2.5);
+  l.backward();
+  EXPECT_EQ(w.grad().to_vector<double>(), (std::vector<double>{1.0, -1.0, 0.0}));
+  EXPECT_TRUE(throws_error([&] { nabla::smooth_l1_loss(w, w, Reduction::Mean, -1.0); }, {"smooth_l1_loss", "beta", "-1"}));
+  EXPECT_TRUE(throws_error([&] { nabla::huber_loss(w, w, Reduction::Mean, 0.0); }, {"huber_loss", "delta", "> 0"}));
+  EXPECT_TRUE(throws_error([&] { nabla::l1_loss(w, nabla::zeros({2}, nabla::kFloat64)); }, {"l1_loss", "[3]", "[2]"}));
+  EXPECT_TRUE(throws_error([&] { nabla::l1_loss(w, nabla::zeros({3}, nabla::kFloat32)); }, {"l1_loss"}));
+}
+
+TEST(KlDiv, ZeroTargetsContributeNothing) {
+  // A target of 0 adds 0 (the limit of t log t), with a finite gradient for both inputs; a
+  // target equal to the input distribution gives 0.
+  const Tensor logp = nabla::log(nabla::tensor({0.5, 0.25, 0.25}, nabla::kFloat64)).requires_grad_();
+  const Tensor t = nabla::tensor({0.0, 0.5, 0.5}, nabla::kFloat64).requires_grad_();
+  const Tensor kl = nabla::kl_div(logp, t, Reduction::Sum);
+  EXPECT_NEAR(kl.item<double>(), 2 * 0.5 * std::log(0.5 / 0.25), 1e-15);
+  kl.backward();
+  for (double g : t.grad().to_vector<double>()) EXPECT_TRUE(std::isfinite(g));
+  EXPECT_TRUE(nabla::nntest::values_near(logp.grad(), {0.0, -0.5, -0.5}, 1e-15));
+  const Tensor same = nabla::tensor({0.2, 0.8}, nabla::kFloat64);
+  EXPECT_NEAR(nabla::kl_div(nabla::log(same), same, Reduction::Sum).item<double>(), 0.0, 1e-16);
+  EXPECT_NEAR(nabla::kl_div(nabla::log(same), nabla::log(same), Reduction::Sum, true).item<double>(), 0.0, 1e-16);
 }
 
 TEST(HingeLoss, KinkAndFlatRegion) {
