@@ -297,6 +297,110 @@ TEST(Shape, DimAndIndexRangeErrors) {
   EXPECT_TRUE(throws_error([&] { x.size(2); }, {"dim 2"}));
 }
 
+TEST(Rearrange, FlipRollRepeatValues) {
+  for (DType dt : float_dtypes()) {
+    const Tensor x = iota({2, 3}, dt);  // 0 1 2 / 3 4 5
+    EXPECT_EQ(flip(x, {1}).to_vector<double>(), seq({2, 1, 0, 5, 4, 3}));
+    EXPECT_EQ(flip(x, {0, -1}).to_vector<double>(), seq({5, 4, 3, 2, 1, 0}));
+    EXPECT_EQ(flip(x.t(), {0}).to_vector<double>(), seq({2, 5, 1, 4, 0, 3}));  // non-contiguous input
+    const Tensor f = flip(x, {});
+    EXPECT_EQ(f.to_vector<double>(), x.to_vector<double>());
+    EXPECT_FALSE(f.is_alias_of(x));  // a copy, as torch.flip
+    // roll: element j moves to j + shift, wrapping; negative and oversized shifts too.
+    EXPECT_EQ(roll(x, {1}, {1}).to_vector<double>(), seq({2, 0, 1, 5, 3, 4}));
+    EXPECT_EQ(roll(x, {-1}, {1}).to_vector<double>(), seq({1, 2, 0, 4, 5, 3}));
+    EXPECT_EQ(roll(x, {7}, {1}).to_vector<double>(), roll(x, {1}, {1}).to_vector<double>());
+    EXPECT_EQ(roll(x, {1, 1}, {0, 1}).to_vector<double>(), seq({5, 3, 4, 2, 0, 1}));
+    EXPECT_EQ(roll(x, {1, 2}, {1, 1}).to_vector<double>(), roll(x, {3}, {1}).to_vector<double>());  // a dim twice adds up
+    // repeat: tiles, with extra leading dims.
+    const Tensor r = repeat(x, {2, 1});
+    EXPECT_EQ(r.shape(), (Shape{4, 3}));
+    EXPECT_EQ(r.to_vector<double>(), seq({0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5}));
+    EXPECT_EQ(repeat(x, {1, 2}).to_vector<double>(), seq({0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5}));
+    const Tensor r3 = repeat(tensor({1.0, 2.0}, dt), {2, 1, 2});
+    EXPECT_EQ(r3.shape(), (Shape{2, 1, 4}));
+    EXPECT_EQ(r3.to_vector<double>(), seq({1, 2, 1, 2, 1, 2, 1, 2}));
+    EXPECT_EQ(repeat(x, {0, 2}).shape(), (Shape{0, 6}));
+  }
+  // int64 tensors rearrange too (no gradient).
+  const Tensor labels = tensor(std::vector<std::int64_t>{1, 2, 3}, {3});
+  EXPECT_EQ(flip(labels, {0}).to_vector<std::int64_t>(), (std::vector<std::int64_t>{3, 2, 1}));
+  EXPECT_EQ(roll(labels, {1}, {0}).to_vector<std::int64_t>(), (std::vector<std::int64_t>{3, 1, 2}));
+  EXPECT_EQ(repeat(labels, {2}).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 2, 3, 1, 2, 3}));
+}
+
+TEST(Rearrange, TrilTriuSplitChunkValues) {
+  for (DType dt : float_dtypes()) {
+    const Tensor x = iota({3, 4}, dt) + 1.0;  // 1..12
+    EXPECT_EQ(tril(x).to_vector<double>(), seq({1, 0, 0, 0, 5, 6, 0, 0, 9, 10, 11, 0}));
+    EXPECT_EQ(triu(x).to_vector<double>(), seq({1, 2, 3, 4, 0, 6, 7, 8, 0, 0, 11, 12}));
+    EXPECT_EQ(tril(x, 1).to_vector<double>(), seq({1, 2, 0, 0, 5, 6, 7, 0, 9, 10, 11, 12}));
+    EXPECT_EQ(triu(x, -1).to_vector<double>(), seq({1, 2, 3, 4, 5, 6, 7, 8, 0, 10, 11, 12}));
+    EXPECT_EQ(tril(x, -5).to_vector<double>(), std::vector<double>(12, 0.0));
+    EXPECT_EQ(triu(x, -5).to_vector<double>(), x.to_vector<double>());
+    // A batch of matrices, non-contiguous: each matrix on its own.
+    const Tensor b = iota({2, 2, 2}, dt).transpose(1, 2);  // [[0 2][1 3]], [[4 6][5 7]]
+    EXPECT_EQ(tril(b).to_vector<double>(), seq({0, 0, 1, 3, 4, 0, 5, 7}));
+    // An inf outside the triangle is zeroed, and its gradient is 0 (not NaN).
+    Tensor m = tensor({1.0, kInf, 2.0, 3.0}, dt).reshape({2, 2}).detach().requires_grad_();
+    const Tensor lo = tril(m);
+    EXPECT_EQ(lo.to_vector<double>(), seq({1, 0, 2, 3}));
+    sum(lo).backward();
+    EXPECT_EQ(m.grad().to_vector<double>(), seq({1, 0, 1, 1}));
+    // split and chunk: views of consecutive pieces.
+    const auto pieces = split(x, 3, 1);
+    ASSERT_EQ(pieces.size(), 2u);
+    EXPECT_EQ(pieces[0].shape(), (Shape{3, 3}));
+    EXPECT_EQ(pieces[1].to_vector<double>(), seq({4, 8, 12}));
+    EXPECT_TRUE(pieces[1].is_alias_of(x));
+    const auto sized = split(x, Shape{1, 0, 2}, 0);
+    ASSERT_EQ(sized.size(), 3u);
+    EXPECT_EQ(sized[1].shape(), (Shape{0, 4}));
+    EXPECT_EQ(sized[2].to_vector<double>(), seq({5, 6, 7, 8, 9, 10, 11, 12}));
+    const auto chunks = chunk(x, 3, -1);  // 4 columns in at most 3 chunks: 2, 2 (as torch.chunk)
+    ASSERT_EQ(chunks.size(), 2u);
+    EXPECT_EQ(chunks[1].to_vector<double>(), seq({3, 4, 7, 8, 11, 12}));
+    EXPECT_EQ(chunk(x, 5, 0).size(), 3u);
+  }
+  const Tensor ints = tensor(std::vector<std::int64_t>{1, 2, 3, 4}, {2, 2});
+  EXPECT_EQ(triu(ints).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 2, 0, 4}));
+}
+
+TEST(Rearrange, Gradients) {
+  manual_seed(61);
+  EXPECT_TRUE(grad_ok([](const auto& in) { return flip(in[0], {0, 2}); }, {leaf({2, 3, 2})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return roll(in[0], {2, -1}, {1, 0}); }, {noncontig_leaf({3, 4})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return repeat(in[0], {2, 1, 3}); }, {leaf({2, 3})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return repeat(in[0], {2, 2}); }, {noncontig_leaf({3, 2})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return tril(in[0], 1); }, {leaf({2, 3, 4})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return triu(in[0], -1); }, {noncontig_leaf({4, 3})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return split(in[0], 2, 1)[1] * 2.0; }, {leaf({2, 5})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) {
+    const auto c = chunk(in[0], 2, 0);
+    return c[0] * c[1];
+  }, {leaf({4, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return flip(in[0] * in[0], {1}); }, {leaf({2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return roll(in[0] * in[0], {1}, {0}); }, {leaf({3, 2})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return triu(in[0] * in[0]); }, {leaf({3, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return repeat(in[0] * in[0], {2, 1}); }, {leaf({2, 2})}));
+}
+
+TEST(Rearrange, ErrorsNameTheOpAndTheArguments) {
+  const Tensor x = zeros({2, 3}, kFloat64);
+  EXPECT_TRUE(throws_error([&] { flip(x, {1, -1}); }, {"flip", "[1, -1]", "twice"}));
+  EXPECT_TRUE(throws_error([&] { flip(x, {2}); }, {"flip", "dim 2"}));
+  EXPECT_TRUE(throws_error([&] { roll(x, {1}, {0, 1}); }, {"roll", "[1]", "[0, 1]", "same length"}));
+  EXPECT_TRUE(throws_error([&] { roll(x, {}, {}); }, {"roll", "non-empty"}));
+  EXPECT_TRUE(throws_error([&] { repeat(x, {2}); }, {"repeat", "1 repeats", "2 dims", "[2, 3]"}));
+  EXPECT_TRUE(throws_error([&] { repeat(x, {1, -2}); }, {"repeat", ">= 0", "[1, -2]"}));
+  EXPECT_TRUE(throws_error([&] { tril(zeros({3}, kFloat64)); }, {"tril", "2 dims", "[3]"}));
+  EXPECT_TRUE(throws_error([&] { split(x, 0, 1); }, {"split", "split_size", "0"}));
+  EXPECT_TRUE(throws_error([&] { split(x, Shape{1, 1}, 1); }, {"split", "[1, 1]", "add up to 2", "[2, 3]", "3"}));
+  EXPECT_TRUE(throws_error([&] { chunk(x, 0); }, {"chunk", "> 0"}));
+  EXPECT_TRUE(throws_error([&] { flip(full({}, 1.0, kFloat64), {0}); }, {"flip", "0-dimensional"}));
+  EXPECT_TRUE(throws_error([&] { triu(Tensor()); }, {"triu", "undefined"}));
+}
+
 TEST(Shape, CatStackErrors) {
   const Tensor a = zeros({2, 3}), b = zeros({3, 3});
   EXPECT_TRUE(throws_error([&] { cat({a, b}, 1); }, {"cat: tensor 1 has shape [3, 3]", "tensor 0's shape [2, 3]"}));

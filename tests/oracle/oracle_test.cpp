@@ -144,6 +144,15 @@ const std::map<std::string, OpFn>& op_table() {
       {"linear_relu", [](auto& x, auto&) { return nabla::linear_relu(x[0], x[1], x.size() > 2 ? x[2] : nabla::Tensor()); }},
       // shape, views, joining, indexing
       {"reshape", [](auto& x, auto& a) { return nabla::reshape(x[0], shape_arg(a, "shape")); }},
+      {"flip", [](auto& x, auto& a) { return nabla::flip(x[0], shape_arg(a, "dims")); }},
+      {"roll", [](auto& x, auto& a) { return nabla::roll(x[0], shape_arg(a, "shifts"), shape_arg(a, "dims")); }},
+      {"repeat", [](auto& x, auto& a) { return nabla::repeat(x[0], shape_arg(a, "repeats")); }},
+      {"tril", [](auto& x, auto& a) { return nabla::tril(x[0], idx(a, "diagonal")); }},
+      {"triu", [](auto& x, auto& a) { return nabla::triu(x[0], idx(a, "diagonal")); }},
+      {"split_piece", [](auto& x, auto& a) {
+         return nabla::split(x[0], idx(a, "size"), idx(a, "dim"))[static_cast<std::size_t>(idx(a, "piece"))]; }},
+      {"chunk_piece", [](auto& x, auto& a) {
+         return nabla::chunk(x[0], idx(a, "chunks"), idx(a, "dim"))[static_cast<std::size_t>(idx(a, "piece"))]; }},
       {"transpose", [](auto& x, auto& a) { return nabla::transpose(x[0], idx(a, "dim0"), idx(a, "dim1")); }},
       {"permute", [](auto& x, auto& a) { return nabla::permute(x[0], shape_arg(a, "dims")); }},
       {"slice",

@@ -233,6 +233,13 @@ OPS = {
     "linear": lambda x, a: torch.nn.functional.linear(*x),
     "linear_relu": lambda x, a: torch.relu(torch.nn.functional.linear(*x)),
     "reshape": lambda x, a: x[0].reshape(a["shape"]),
+    "flip": lambda x, a: torch.flip(x[0], a["dims"]),
+    "roll": lambda x, a: torch.roll(x[0], a["shifts"], a["dims"]),
+    "repeat": lambda x, a: x[0].repeat(*a["repeats"]),
+    "tril": lambda x, a: torch.tril(x[0], a["diagonal"]),
+    "triu": lambda x, a: torch.triu(x[0], a["diagonal"]),
+    "split_piece": lambda x, a: torch.split(x[0], a["size"], a["dim"])[a["piece"]],
+    "chunk_piece": lambda x, a: torch.chunk(x[0], a["chunks"], a["dim"])[a["piece"]],
     "transpose": lambda x, a: x[0].transpose(a["dim0"], a["dim1"]),
     "permute": lambda x, a: x[0].permute(*a["dims"]),
     "slice": _slice,
@@ -537,6 +544,18 @@ def gen_reductions():
     add_case("amin", [plain(torch.tensor([[-1.0, -1.0, 2.0], [0.5, 4.0, 0.5]], dtype=DT))], {"dims": [1], "keepdim": True},
              desc="ties")
     add_case("var_dims", [plain(randn(3, 4))], {"dims": [0, 1], "correction": 1, "keepdim": False}, desc="hvp", order=2)
+    # Rearranging copies and views.
+    add_case("flip", [plain(randn(2, 3, 4))], {"dims": [0, 2]}, desc="d0_2")
+    add_case("flip", [transposed(randn, [3, 4])], {"dims": [-1]}, desc="noncontig")
+    add_case("roll", [plain(randn(3, 4))], {"shifts": [1, -3], "dims": [0, 1]}, desc="2d")
+    add_case("roll", [plain(randn(5))], {"shifts": [7], "dims": [0]}, desc="wrap")
+    add_case("repeat", [plain(randn(2, 3))], {"repeats": [2, 1, 3]}, desc="lead")
+    add_case("repeat", [transposed(randn, [3, 2])], {"repeats": [1, 2]}, desc="noncontig")
+    for op in ["tril", "triu"]:
+        for diagonal in [0, 1, -2]:
+            add_case(op, [plain(randn(2, 4, 5))], {"diagonal": diagonal}, desc=f"g{diagonal}".replace("-", "m"))
+    add_case("split_piece", [plain(randn(3, 7))], {"size": 3, "dim": 1, "piece": 2}, desc="last")
+    add_case("chunk_piece", [plain(randn(5, 2))], {"chunks": 3, "dim": 0, "piece": 1}, desc="middle")
     add_case("std_dims", [plain(randn(2, 3, 2))], {"dims": [0, 2], "correction": 1, "keepdim": True}, desc="hvp", order=2)
     add_case("var_dim", [plain(randn(3, 4))], {"dim": 1, "correction": 1, "keepdim": False}, desc="hvp", order=2)
     add_case("std_dim", [plain(randn(3, 4))], {"dim": 0, "correction": 0, "keepdim": True}, desc="hvp", order=2)
