@@ -8,8 +8,10 @@
 
 #include <nabla/nn/conv.h>
 #include <nabla/nn/init.h>
+#include <nabla/ops/arithmetic.h>
 #include <nabla/ops/nn.h>
 #include <nabla/ops/reduction.h>
+#include <nabla/ops/shape.h>
 #include <nabla/ops/unary.h>
 
 namespace nabla::nn {
@@ -58,6 +60,51 @@ Dropout::Dropout(double p) : p_(p) {
 }
 Tensor Dropout::forward(const Tensor& x) { return dropout(x, p_, is_training()); }
 std::string Dropout::name() const { return fmt::format("Dropout(p={})", p_); }
+
+Embedding::Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim, std::optional<std::int64_t> padding_idx,
+                     DType dtype)
+    : num_(num_embeddings), dim_(embedding_dim) {
+  if (num_embeddings <= 0 || embedding_dim <= 0)
+    throw Error(fmt::format("Embedding: num_embeddings and embedding_dim must be positive, got {} and {}", num_embeddings,
+                            embedding_dim));
+  if (!is_floating(dtype)) throw Error(fmt::format("Embedding: the table must be float32 or float64, got {}", dtype_name(dtype)));
+  if (padding_idx) {
+    if (*padding_idx < -num_embeddings || *padding_idx >= num_embeddings)
+      throw Error(fmt::format("Embedding: padding_idx {} is outside [-{}, {})", *padding_idx, num_embeddings, num_embeddings));
+    padding_ = *padding_idx < 0 ? *padding_idx + num_embeddings : *padding_idx;
+  }
+  Tensor w = randn({num_embeddings, embedding_dim}, dtype);  // PyTorch's default: N(0, 1)
+  if (padding_) w.narrow(0, *padding_, 1).zero_();
+  register_parameter("weight", w);
+}
+
+Tensor Embedding::forward(const Tensor& indices) {
+  if (!indices.defined()) throw Error("Embedding: got an undefined tensor of indices");
+  if (indices.dtype() != kInt64)
+    throw Error(fmt::format("Embedding: indices must be int64, got {} (shape {})", dtype_name(indices.dtype()),
+                            indices.shape_string()));
+  const Tensor flat = indices.reshape({indices.numel()});
+  const std::vector<std::int64_t> picked = flat.to_vector<std::int64_t>();
+  for (std::int64_t i : picked)
+    if (i < 0 || i >= num_)
+      throw Error(fmt::format("Embedding: index {} is out of range for a table of {} rows (valid: 0 to {})", i, num_, num_ - 1));
+  Tensor rows = index_select(weight(), 0, flat);
+  if (padding_) {
+    // The padding row's value, with no gradient: the same rows picked from the detached table.
+    std::vector<double> keep(picked.size());
+    for (std::size_t k = 0; k < picked.size(); ++k) keep[k] = picked[k] == *padding_ ? 0.0 : 1.0;
+    const Tensor mask = tensor(keep, {flat.numel(), 1}, weight().dtype());
+    rows = where(mask, rows, index_select(weight().detach(), 0, flat));
+  }
+  Shape shape = indices.shape();
+  shape.push_back(dim_);
+  return rows.reshape(shape);
+}
+
+std::string Embedding::name() const {
+  return padding_ ? fmt::format("Embedding({}, {}, padding_idx={})", num_, dim_, *padding_)
+                  : fmt::format("Embedding({}, {})", num_, dim_);
+}
 
 Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
   for (const auto& m : modules) push_back(m);

@@ -237,6 +237,71 @@ std::shared_ptr<nn::Sequential> mlp(nabla::DType dtype = nabla::kFloat32) {
       std::make_shared<nn::Linear>(4, 2, true, dtype)});
 }
 
+// ---- Embedding, Identity ------------------------------------------------------------------------
+
+TEST(Embedding, PicksRowsAndSumsTheGradientOfRepeatedOnes) {
+  nabla::manual_seed(5);
+  nn::Embedding emb(5, 3, std::nullopt, nabla::kFloat64);
+  EXPECT_EQ(emb.weight().shape(), (nabla::Shape{5, 3}));
+  const auto [m, v] = mean_var(nn::Embedding(200, 50).weight());  // N(0, 1), as PyTorch
+  EXPECT_NEAR(m, 0.0, 0.02);
+  EXPECT_NEAR(v, 1.0, 0.03);
+  const Tensor idx = nabla::tensor(std::vector<std::int64_t>{4, 0, 4, 2, 4, 1}, {2, 3});
+  const Tensor out = emb(idx);
+  EXPECT_EQ(out.shape(), (nabla::Shape{2, 3, 3}));
+  const auto w = emb.weight().to_vector<double>(), o = out.to_vector<double>();
+  const std::vector<std::int64_t> picked{4, 0, 4, 2, 4, 1};
+  for (std::size_t k = 0; k < picked.size(); ++k)
+    for (std::size_t j = 0; j < 3; ++j) EXPECT_EQ(o[k * 3 + j], w[static_cast<std::size_t>(picked[k]) * 3 + j]);
+  // Row 4 is used three times: its gradient is the sum of the three upstream rows; row 3 gets none.
+  const Tensor up = nabla::arange(18, nabla::kFloat64).reshape({2, 3, 3});
+  out.backward(up);
+  const auto g = emb.weight().grad().to_vector<double>();
+  const std::vector<double> want{3, 4, 5, 15, 16, 17, 9, 10, 11, 0, 0, 0, 0 + 6 + 12, 1 + 7 + 13, 2 + 8 + 14};
+  EXPECT_EQ(g, want);
+  EXPECT_TRUE(grad_ok([&](const auto& in) { return nabla::index_select(in[0], 0, idx.reshape({6})); },
+                      {nabla::nntest::leaf({5, 3})}));
+  EXPECT_EQ(emb.name(), "Embedding(5, 3)");
+  EXPECT_EQ(emb(nabla::tensor(std::vector<std::int64_t>{2}, {})).shape(), (nabla::Shape{3}));  // 0-d index: one row
+}
+
+TEST(Embedding, PaddingRowStartsAtZeroAndGetsNoGradient) {
+  nn::Embedding emb(4, 2, -1, nabla::kFloat64);  // padding row 3
+  ASSERT_TRUE(emb.padding_idx().has_value());
+  EXPECT_EQ(*emb.padding_idx(), 3);
+  EXPECT_EQ(emb.name(), "Embedding(4, 2, padding_idx=3)");
+  const auto w = emb.weight().to_vector<double>();
+  EXPECT_EQ(w[6], 0.0);
+  EXPECT_EQ(w[7], 0.0);
+  // Its value is whatever the row holds (as PyTorch), but no gradient reaches it.
+  {
+    nabla::NoGradGuard no_grad;
+    emb.weight().narrow(0, 3, 1).fill_(2.5);
+  }
+  const Tensor out = emb(nabla::tensor(std::vector<std::int64_t>{3, 1, 3}, {3}));
+  EXPECT_EQ(out.to_vector<double>()[0], 2.5);
+  nabla::sum(out).backward();
+  EXPECT_EQ(emb.weight().grad().to_vector<double>(), (std::vector<double>{0, 0, 1, 1, 0, 0, 0, 0}));
+}
+
+TEST(Embedding, BadIndicesAndSizesAreNamed) {
+  nn::Embedding emb(3, 2);
+  EXPECT_TRUE(throws_error([&] { emb(nabla::tensor(std::vector<std::int64_t>{0, 3}, {2})); },
+                           {"Embedding", "index 3", "3 rows", "0 to 2"}));
+  EXPECT_TRUE(throws_error([&] { emb(nabla::tensor(std::vector<std::int64_t>{-1}, {1})); }, {"Embedding", "index -1"}));
+  EXPECT_TRUE(throws_error([&] { emb(nabla::zeros({2})); }, {"Embedding", "int64", "float32"}));
+  EXPECT_TRUE(throws_error([] { nn::Embedding(0, 2); }, {"Embedding", "positive", "0"}));
+  EXPECT_TRUE(throws_error([] { nn::Embedding(3, 2, 3); }, {"Embedding", "padding_idx 3", "[-3, 3)"}));
+}
+
+TEST(Identity, ReturnsItsInput) {
+  nn::Identity id;
+  const Tensor x = nabla::randn({2, 3});
+  EXPECT_TRUE(id(x).is_alias_of(x));
+  nn::Sequential seq{std::make_shared<nn::Linear>(3, 2), std::make_shared<nn::Identity>()};
+  EXPECT_EQ(seq(x).shape(), (nabla::Shape{2, 2}));
+}
+
 TEST(Sequential, NamesParametersByPosition) {
   auto net = mlp();
   EXPECT_EQ(net->size(), 3u);

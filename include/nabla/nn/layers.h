@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <nabla/nn/module.h>
@@ -125,6 +126,33 @@ class Dropout : public Module {
 
  private:
   double p_;
+};
+
+/// A lookup table: int64 indices of any shape pick rows of weight [num_embeddings, embedding_dim],
+/// giving shape indices.shape + [embedding_dim]. Initialised N(0, 1) as PyTorch's Embedding; the
+/// gradient of a row used several times is the sum of its uses. With a padding_idx (negative counts
+/// from the end) that row starts as zeros and never gets a gradient.
+class Embedding : public Module {
+ public:
+  Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim, std::optional<std::int64_t> padding_idx = std::nullopt,
+            DType dtype = kFloat32);
+  Tensor forward(const Tensor& indices) override;
+  std::string name() const override;
+  /// The table [num_embeddings, embedding_dim].
+  const Tensor& weight() const { return param(0); }
+  /// The padding row (wrapped to >= 0), if any.
+  std::optional<std::int64_t> padding_idx() const { return padding_; }
+
+ private:
+  std::int64_t num_, dim_;
+  std::optional<std::int64_t> padding_;
+};
+
+/// Returns its input (a placeholder, e.g. for an optional layer in a Sequential).
+class Identity : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return x; }
+  std::string name() const override { return "Identity()"; }
 };
 
 /// Modules applied one after another; children are named "0", "1", ...
