@@ -1,9 +1,11 @@
 // Neural-network ops and losses. Primitives with hand-written backward only where fusing pays
-// (linear, linear_relu, cross_entropy, binary_cross_entropy_with_logits, gelu, erf); the rest are composed.
+// (linear, linear_relu, cross_entropy, binary_cross_entropy_with_logits, gelu, erf) or where the
+// composed backward would meet 0 · inf (binary_cross_entropy, smooth_l1_loss); the rest are composed.
 #include <nabla/ops/nn.h>
 
 #include <cmath>
 
+#include <nabla/autograd/grad_mode.h>
 #include <nabla/ops/arithmetic.h>
 #include <nabla/ops/linalg.h>
 #include <nabla/ops/reduction.h>
@@ -364,10 +366,27 @@ void check_loss_operands(const Tensor& input, const Tensor& target, const char* 
                             target.shape_string()));
 }
 
-// 0.5 d² / beta where |d| < beta, else |d| - 0.5 beta (smooth_l1_loss; huber_loss is delta times it).
+// 0.5 d² / beta where |d| < beta, else |d| - 0.5 beta (smooth_l1_loss), with PyTorch's gradient
+// written out, d / beta or sign(d): composed of ops, the quadratic branch's backward would form
+// 1 / beta, which overflows for a tiny beta (float32 below ~3e-39) and gives 0 · inf = NaN.
 Tensor smooth_l1(const Tensor& d, double beta) {
-  const Tensor a = abs(d);
-  return where(lt(a, scalar_like(a, beta)), d * d * (0.5 / beta), a - 0.5 * beta);
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    const Tensor a = abs(d);
+    out = where(lt(a, scalar_like(a, beta)), d * d * 0.5 / beta, a - 0.5 * beta);
+  }
+  return record("smooth_l1", out, {d}, {d}, [beta](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor d = c.saved(0);
+    return {g * where(lt(abs(d.detach()), scalar_like(d, beta)), d / beta, sign(d))};
+  });
+}
+
+// log(q), at least -100 (PyTorch's clamp in binary_cross_entropy), built so that no gradient of
+// any order passes through the log where it is clamped (there log(q) may be -inf, and 0 · inf NaN).
+Tensor clamped_log(const Tensor& q) {
+  const Tensor keep = gt(log(q.detach()), scalar_like(q, -100.0));
+  return where(keep, log(where(keep, q, scalar_like(q, 1.0))), scalar_like(q, -100.0));
 }
 }  // namespace
 
@@ -390,9 +409,10 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction
   if (!(delta > 0.0) || !std::isfinite(delta))
     throw Error(fmt::format("huber_loss: delta must be finite and > 0, got {}", delta));
   check_loss_operands(input, target, "huber_loss", "input");
-  // PyTorch's quadratic branch includes |d| == delta; both branches agree there, value and slope.
+  // |d| == delta takes the linear branch, as PyTorch (|d| < delta is quadratic): value and slope
+  // agree there, and the second derivative is 0 as PyTorch's.
   const Tensor d = input - target, a = abs(d);
-  return reduce(where(le(a, scalar_like(a, delta)), 0.5 * d * d, delta * (a - 0.5 * delta)), reduction, "huber_loss",
+  return reduce(where(lt(a, scalar_like(a, delta)), 0.5 * d * d, delta * (a - 0.5 * delta)), reduction, "huber_loss",
                 input);
 }
 
@@ -419,10 +439,9 @@ Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction
     Tensor gp, gt;
     // PyTorch's: (p - t) / max(p (1 - p), 1e-12), finite at p = 0 and 1.
     if (c.needs_grad(0)) gp = g * (p - t) / maximum((1.0 - p) * p, scalar_like(p, 1e-12));
-    if (c.needs_grad(1)) {
-      const Tensor floor = scalar_like(p, -100.0);
-      gt = g * (maximum(log(1.0 - p), floor) - maximum(log(p), floor));
-    }
+    // d/dt of the clamped loss: log(1 - p) - log(p), each clamped (finite at p = 0 and 1, where
+    // PyTorch's is infinite).
+    if (c.needs_grad(1)) gt = g * (clamped_log(1.0 - p) - clamped_log(p));
     return {gp, gt};
   });
   return reduce(per, reduction, op, probs);
@@ -432,7 +451,7 @@ Tensor kl_div(const Tensor& log_probs, const Tensor& target, Reduction reduction
   check_loss_operands(log_probs, target, "kl_div", "log_probs");
   if (log_target) return reduce(exp(target) * (target - log_probs), reduction, "kl_div", log_probs);
   // target log target is 0 at target = 0 (its limit); log is taken of 1 there, so that neither the
-  // value nor any gradient meets 0 · -inf.
+  // value nor any gradient meets 0 · -inf (the gradient in the target there is -input; PyTorch's is NaN).
   const Tensor positive = gt(target, scalar_like(target, 0.0));
   const Tensor log_t = log(where(positive, target, scalar_like(target, 1.0)));
   return reduce(target * (log_t - log_probs), reduction, "kl_div", log_probs);

@@ -296,8 +296,9 @@ Tensor variance_in_double(const Tensor& x, std::int64_t d, double denominator, b
   return sum(centered * centered, d, keepdim) / denominator;
 }
 
-// x - mean(x) over d, broadcast against x (the backward of var and std).
-Tensor centered(const Tensor& x, std::int64_t d) { return x - mean(x, d, true); }
+// x - mean(x) over d, broadcast against x (the backward of var and std). The mean is taken in
+// double, as in the forward: a float32 sum can overflow where the mean and the deviations do not.
+Tensor centered(const Tensor& x, std::int64_t d) { return x - mean(x.to(kFloat64), d, true).to(x.dtype()); }
 }  // namespace
 
 Tensor var(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
@@ -333,7 +334,8 @@ Tensor std(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
     const Shape& in = c.input_shape(0);
     const Tensor s = unsqueeze_reduced(c.saved(1), in, {d}, keepdim);
     const Tensor zero = scalar_like(s, 0.0);
-    const Tensor scale = where(eq(s, zero), zero, unsqueeze_reduced(g, in, {d}, keepdim) / (s * denominator));
+    // Divided one at a time: std · (N - correction) can overflow float32 where std alone does not.
+    const Tensor scale = where(eq(s, zero), zero, unsqueeze_reduced(g, in, {d}, keepdim) / s / denominator);
     return {centered(c.saved(0), d) * scale};
   });
 }

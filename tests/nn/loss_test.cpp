@@ -167,6 +167,8 @@ TEST(LossGradcheck, NewLossesSecondDerivatives) {
   using nabla::nntest::leaf;
   EXPECT_TRUE(nabla::nntest::gradgrad_ok([](const auto& v) { return nabla::huber_loss(v[0] * v[1], v[1]); },
                                        {leaf({2, 3}), leaf({2, 3})}));
+  EXPECT_TRUE(nabla::nntest::gradgrad_ok([](const auto& v) { return nabla::smooth_l1_loss(v[0] * v[1], v[1], Reduction::Sum, 0.4); },
+                                       {leaf({2, 3}), leaf({2, 3})}));
   EXPECT_TRUE(nabla::nntest::gradgrad_ok([](const auto& v) { return nabla::binary_cross_entropy(v[0], v[1]); },
                                        {leaf({2, 3}, 0.1, 0.9), leaf({2, 3}, 0.0, 1.0)}));
   EXPECT_TRUE(nabla::nntest::gradgrad_ok([](const auto& v) { return nabla::kl_div(v[0], nabla::softmax(v[1], 1)); },
@@ -308,6 +310,34 @@ TEST(KlDiv, ZeroTargetsContributeNothing) {
   const Tensor same = nabla::tensor({0.2, 0.8}, nabla::kFloat64);
   EXPECT_NEAR(nabla::kl_div(nabla::log(same), same, Reduction::Sum).item<double>(), 0.0, 1e-16);
   EXPECT_NEAR(nabla::kl_div(nabla::log(same), nabla::log(same), Reduction::Sum, true).item<double>(), 0.0, 1e-16);
+}
+
+TEST(BinaryCrossEntropy, GradientsAtCertainProbabilitiesHaveNoNaNToSecondOrder) {
+  // The target's gradient is that of the clamped loss (±100 at p = 0, 1), and nothing of any
+  // order passes through a clamped log (whose -inf would turn 0 · inf into NaN).
+  const Tensor p = nabla::tensor({0.0, 1.0, 0.3}, nabla::kFloat64).requires_grad_();
+  const Tensor t = nabla::tensor({0.5, 0.5, 0.5}, nabla::kFloat64).requires_grad_();
+  const Tensor loss = nabla::binary_cross_entropy(p, t, Reduction::Sum);
+  const auto g = nabla::autograd::grad({loss}, {p, t}, {}, true, true);
+  EXPECT_TRUE(nabla::nntest::values_near(g[1], {100.0, -100.0, std::log(0.7) - std::log(0.3)}, 1e-14));
+  const auto gg = nabla::autograd::grad({nabla::sum(g[1])}, {p});
+  for (double v : gg[0].to_vector<double>()) EXPECT_FALSE(std::isnan(v)) << v;
+  EXPECT_NEAR(gg[0].to_vector<double>()[2], -1.0 / 0.7 - 1.0 / 0.3, 1e-12);
+}
+
+TEST(SmoothL1AndHuber, TinyBetaAndTheJointsSecondDerivative) {
+  // beta = 1e-39 in float32: 0.5 / beta would overflow; PyTorch divides last and stays finite.
+  const Tensor y = nabla::tensor({0.0, 1.0}, nabla::kFloat32).requires_grad_();
+  const Tensor l = nabla::smooth_l1_loss(y, nabla::zeros({2}), Reduction::None, 1e-39);
+  EXPECT_TRUE(nabla::nntest::values_near(l, {0.0, 1.0}, 1e-6));
+  nabla::sum(l).backward();
+  EXPECT_TRUE(nabla::nntest::values_near(y.grad(), {0.0, 1.0}, 1e-6));
+  // At |d| == delta the linear branch is taken (as PyTorch): second derivative 0 there, 1 inside.
+  const Tensor x = nabla::tensor({1.5, 0.5}, nabla::kFloat64).requires_grad_();
+  const Tensor h = nabla::huber_loss(x, nabla::zeros({2}, nabla::kFloat64), Reduction::Sum, 1.5);
+  const auto g = nabla::autograd::grad({h}, {x}, {}, true, true);
+  EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{1.5, 0.5}));
+  EXPECT_EQ(nabla::autograd::grad({nabla::sum(g[0])}, {x})[0].to_vector<double>(), (std::vector<double>{0.0, 1.0}));
 }
 
 TEST(HingeLoss, KinkAndFlatRegion) {

@@ -614,6 +614,43 @@ TEST(Reduction, Float32VarianceIsSummedInDouble) {
   EXPECT_EQ(bg.grad().dtype(), kFloat32);
 }
 
+TEST(Reduction, BracedDimListsAreListsNotDimZero) {
+  // {} and {d} would convert to the single dim 0 and d without the initializer_list overloads.
+  const Tensor x = tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, kFloat64).reshape({2, 3});
+  EXPECT_EQ(sum(x, {}).to_vector<double>(), x.to_vector<double>());  // sums nothing (as NumPy)
+  EXPECT_EQ(sum(x, {}).shape(), x.shape());
+  EXPECT_TRUE(throws_error([&] { mean(x, {}); }, {"mean", "dim list is empty"}));
+  EXPECT_TRUE(throws_error([&] { var(x, {}); }, {"var", "dim list is empty"}));
+  EXPECT_TRUE(throws_error([&] { std(x, {}, 0.0); }, {"std", "dim list is empty"}));
+  EXPECT_TRUE(throws_error([&] { norm(x, 2.0, {}); }, {"norm", "dim list is empty"}));
+  EXPECT_EQ(mean(x, {1}).to_vector<double>(), mean(x, 1).to_vector<double>());
+  EXPECT_EQ(sum(x, {0, 1}, true).shape(), (Shape{1, 1}));
+  EXPECT_EQ(var(x, {0, 1}, 0.0).item<double>(), 35.0 / 12.0);
+  EXPECT_EQ(var(x, 1, 0.0).shape(), Shape{2});  // a plain integer is still one dim
+}
+
+TEST(Reduction, Float32StdGradientWhereFloat32SumsOverflow) {
+  // std · (N - correction) beyond float32: the gradient (x - mean) / ((N - c) std) stays finite.
+  const Tensor a = tensor(std::vector<float>{1e38f, -1e38f, 1e38f, -1e38f}, {4}).requires_grad_();
+  std(a, 0).backward();
+  const double s = std::sqrt(4e76 / 3.0);
+  for (double g : a.grad().to_vector<double>()) EXPECT_NEAR(std::fabs(g), 1e38 / (3.0 * s), 1e-6);
+  // A sum beyond float32 (8e38) in the backward's mean: the mean is taken in double.
+  const Tensor b = tensor(std::vector<float>{3e38f, 3e38f, 2e38f}, {3}).requires_grad_();
+  const Tensor sb = std(b);
+  sb.backward();
+  const double mb = 8e38 / 3.0, vb = (2 * (3e38 - mb) * (3e38 - mb) + (2e38 - mb) * (2e38 - mb)) / 2.0;
+  EXPECT_NEAR(sb.item<double>() / std::sqrt(vb), 1.0, 1e-6);
+  const auto gb = b.grad().to_vector<double>();
+  EXPECT_NEAR(gb[0], (3e38 - mb) / (2.0 * std::sqrt(vb)), 1e-6);
+  EXPECT_NEAR(gb[2], (2e38 - mb) / (2.0 * std::sqrt(vb)), 1e-6);
+  Tensor c = tensor(std::vector<float>{3e38f, 3e38f, 3e38f}, {3}).requires_grad_();
+  const Tensor vc = var(c);
+  EXPECT_EQ(vc.item<double>(), 0.0);
+  vc.backward();
+  EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{0, 0, 0}));
+}
+
 TEST(Reduction, DimListErrorsNameTheOpAndTheDims) {
   const Tensor x = zeros({2, 3}, kFloat64);
   for (const char* op : {"mean", "var", "std", "norm", "amax", "amin"}) {

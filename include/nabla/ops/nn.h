@@ -56,18 +56,21 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = 
 /// |d| < beta, else |d| - 0.5 beta. beta >= 0; beta = 0 is l1_loss.
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
                       double beta = 1.0);
-/// Huber loss, as torch.nn.functional.huber_loss: 0.5 d² where |d| <= delta, else delta (|d| - 0.5
+/// Huber loss, as torch.nn.functional.huber_loss: 0.5 d² where |d| < delta, else delta (|d| - 0.5
 /// delta); delta > 0 (smooth_l1_loss with beta = delta, times delta).
 Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean, double delta = 1.0);
 /// Binary cross-entropy of probabilities p in [0, 1] (checked) against targets in [0, 1]:
 /// -(t log p + (1 - t) log(1 - p)), each log clamped at -100 as PyTorch, so p = 0 or 1 gives a
-/// finite loss; gradient (p - t) / max(p (1 - p), 1e-12), as PyTorch's. On logits prefer
-/// binary_cross_entropy_with_logits, which is stable where sigmoid saturates.
+/// finite loss; gradient (p - t) / max(p (1 - p), 1e-12), as PyTorch's. The gradient in the target
+/// is that of the clamped loss, log(1 - p) - log(p) with each log clamped (±100 at p = 0 or 1,
+/// where PyTorch's is ±inf). On logits prefer binary_cross_entropy_with_logits, which is stable
+/// where sigmoid saturates.
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction = Reduction::Mean);
 /// Kullback-Leibler divergence KL(target || input) per element, as torch.nn.functional.kl_div: the
 /// input holds log-probabilities, the target probabilities (log-probabilities with log_target), and
-/// each element is target (log target - input), 0 where target is 0. Mean averages over every
-/// element, as PyTorch's "mean"; the KL divergence per sample is Sum divided by the batch size.
+/// each element is target (log target - input), 0 where target is 0 (there its gradient in the
+/// target is -input; PyTorch's is NaN). Mean averages over every element, as PyTorch's "mean"; the
+/// KL divergence per sample is Sum divided by the batch size.
 Tensor kl_div(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::Mean,
               bool log_target = false);
 

@@ -1,6 +1,7 @@
 #pragma once
 /// Reductions, softmax and log-softmax.
 #include <concepts>
+#include <initializer_list>
 
 #include <nabla/core/tensor.h>
 
@@ -12,12 +13,21 @@ Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// Sum over several dims (an empty list sums nothing and returns a copy of x, as NumPy).
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim = false);
+/// A braced list of dims is a dim list, also `{}` and `{d}` (which would otherwise convert to the
+/// single dim 0 and d): sum(x, {0, 2}).
+inline Tensor sum(const Tensor& x, std::initializer_list<std::int64_t> dims, bool keepdim = false) {
+  return sum(x, Shape(dims), keepdim);
+}
 /// Mean of all elements.
 Tensor mean(const Tensor& x);
 /// Mean over dim.
 Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// Mean over several dims (a non-empty list, each dim once), as torch.mean(x, dims).
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim = false);
+/// A braced list of dims is a dim list (`mean(x, {})` is refused, not dim 0).
+inline Tensor mean(const Tensor& x, std::initializer_list<std::int64_t> dims, bool keepdim = false) {
+  return mean(x, Shape(dims), keepdim);
+}
 /// Largest element (gradient split evenly between ties, as PyTorch).
 Tensor max(const Tensor& x);
 /// Largest values over dim (the max gate: the gradient goes to the arg-max).
@@ -43,11 +53,15 @@ Tensor softmax(const Tensor& x, std::int64_t dim);
 Tensor log_softmax(const Tensor& x, std::int64_t dim);
 /// Variance over dim: Σ (x - mean)² / (N - correction), in two passes (correction 1: the unbiased
 /// estimate, 0: the population variance). N - correction <= 0 divides by 0 (inf or NaN), as PyTorch.
-/// float32 values are summed in double (as PyTorch), so their squares do not overflow; the result
-/// is float32 again.
+/// float32 values are centred and summed in double (forward and backward), so their sums and squares
+/// do not overflow; the result is float32 again (inf if the variance itself is beyond float32).
 Tensor var(const Tensor& x, std::int64_t dim, double correction = 1.0, bool keepdim = false);
 /// Variance over several dims (a non-empty list, each dim once): N is the product of their sizes.
 Tensor var(const Tensor& x, const Shape& dims, double correction = 1.0, bool keepdim = false);
+/// A braced list of dims is a dim list.
+inline Tensor var(const Tensor& x, std::initializer_list<std::int64_t> dims, double correction = 1.0, bool keepdim = false) {
+  return var(x, Shape(dims), correction, keepdim);
+}
 /// Unbiased variance of all elements (for another correction: var(x.flatten(), 0, correction)).
 Tensor var(const Tensor& x);
 /// var(x, false) or var(x, 0.0) would silently mean dim 0: the dim comes first (var(x, dim, correction)).
@@ -60,6 +74,10 @@ Tensor var(const Tensor& x, B) = delete;
 Tensor std(const Tensor& x, std::int64_t dim, double correction = 1.0, bool keepdim = false);
 /// Standard deviation over several dims.
 Tensor std(const Tensor& x, const Shape& dims, double correction = 1.0, bool keepdim = false);
+/// A braced list of dims is a dim list.
+inline Tensor std(const Tensor& x, std::initializer_list<std::int64_t> dims, double correction = 1.0, bool keepdim = false) {
+  return std(x, Shape(dims), correction, keepdim);
+}
 /// Unbiased standard deviation of all elements.
 Tensor std(const Tensor& x);
 /// As for var: the dim comes first.
@@ -74,9 +92,21 @@ Tensor norm(const Tensor& x, double p = 2.0);
 Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim = false);
 /// The p-norm over several dims (a non-empty list, each dim once), as torch.linalg.vector_norm.
 Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim = false);
+/// A braced list of dims is a dim list.
+inline Tensor norm(const Tensor& x, double p, std::initializer_list<std::int64_t> dims, bool keepdim = false) {
+  return norm(x, p, Shape(dims), keepdim);
+}
 /// Running sum along dim: out[i] = x[0] + ... + x[i] (float32 accumulated in double, as PyTorch on
 /// the CPU). Backward: the running sum of the gradient from the other end.
 Tensor cumsum(const Tensor& x, std::int64_t dim);
+/// Running product along dim: out[i] = x[0] · ... · x[i] (float32 multiplied in double). The
+/// gradient is exact where x has zeros (no division by x; see prod), to any order.
+Tensor cumprod(const Tensor& x, std::int64_t dim);
+/// Product of all elements (1 for an empty tensor).
+Tensor prod(const Tensor& x);
+/// Product over dim. Its gradient is the product of the other elements, computed without dividing
+/// by x, so it is exact where x has zeros (one zero: only that element gets a gradient; two: none).
+Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// Sums x down to `shape` (the reverse of broadcasting): how broadcast gradients come home.
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
