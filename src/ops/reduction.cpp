@@ -429,6 +429,95 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
   });
 }
 
+// ---- cumulative product, product ----
+//
+// Both rest on two linear scans along a dim, each the other's adjoint in its first input:
+//   scan_forward(h, x):  s[i] = h[i] + x[i] s[i-1]      (s[-1] = 0)
+//   scan_reverse(g, x):  r[i] = g[i] + x[i+1] r[i+1]    (r[n] = 0)
+// (x[0] is used by neither.) cumprod(x) is scan_forward(h, x) with h = x[0] at index 0 and 0
+// elsewhere, so its gradient is scan_reverse(g, x) times the exclusive running product: no step
+// divides by x, and zeros in x are exact. In x, d s[i] / d x[k] = s[k-1] x[k+1] ... x[i] for
+// 0 < k <= i, so the adjoint of scan_forward in x is shift(s) · scan_reverse(u, x), and that of
+// scan_reverse is r · shift(scan_forward(u, x)), where shift moves one step up the dim with 0
+// entering. Each scan's backward is made of the two scans, so every order is differentiable.
+
+namespace {
+// The scan's values (no graph), in double for float32.
+template <bool Reverse>
+Tensor scan_values(const Tensor& h, const Tensor& x, std::int64_t d) {
+  const Tensor hc = detail::dense(h), xc = detail::dense(x);
+  Tensor out = detail::make_empty(x.shape(), x.dtype());
+  const auto split = detail::split_at(x.shape(), d);
+  detail::dispatch_floating(x.dtype(), "cumprod", [&]<class T>() {
+    const T* hp = hc.data_ptr<T>();
+    const T* xp = xc.data_ptr<T>();
+    T* o = out.data_ptr<T>();
+    for (std::int64_t a = 0; a < split.outer; ++a)
+      for (std::int64_t b = 0; b < split.inner; ++b) {
+        const std::int64_t base = a * split.n * split.inner + b;
+        double s = 0.0;
+        for (std::int64_t k = 0; k < split.n; ++k) {
+          const std::int64_t i = base + (Reverse ? split.n - 1 - k : k) * split.inner;
+          // The factor is x[i] going forward, x[i + 1] going back; the first step has none.
+          const double factor = k == 0 ? 0.0 : static_cast<double>(xp[Reverse ? i + split.inner : i]);
+          s = static_cast<double>(hp[i]) + factor * s;
+          o[i] = static_cast<T>(s);
+        }
+      }
+  });
+  return out;
+}
+
+// t moved one step up dim d: out[0] = 0, out[i] = t[i - 1].
+Tensor shift_up(const Tensor& t, std::int64_t d) {
+  const std::int64_t n = t.dim() == 0 ? 1 : t.shape()[d];
+  if (t.dim() == 0 || n == 0) return zeros_like(t);
+  Shape first = t.shape();
+  first[d] = 1;
+  return cat({zeros(first, t.dtype()), t.narrow(d, 0, n - 1)}, d);
+}
+
+template <bool Reverse>
+Tensor scan(const Tensor& h, const Tensor& x, std::int64_t d) {
+  Tensor out = scan_values<Reverse>(h, x, d);
+  return record(Reverse ? "scan_reverse" : "scan_forward", out, {h, x}, {x, out},
+                [d](const BackwardContext& c, const Tensor& u) -> Grads {
+                  const Tensor x = c.saved(0), s = c.saved(1);
+                  const Tensor other = scan<!Reverse>(u, x, d);  // the adjoint in h
+                  Tensor gx;
+                  if (c.needs_grad(1)) gx = Reverse ? s * shift_up(other, d) : shift_up(s, d) * other;
+                  return {c.needs_grad(0) ? other : Tensor(), gx};
+                });
+}
+}  // namespace
+
+Tensor cumprod(const Tensor& x, std::int64_t dim) {
+  detail::check_floating(x, "cumprod");
+  const auto d = detail::wrap_dim(dim, x.dim(), "cumprod");
+  if (x.dim() == 0 || x.shape()[d] == 0) return x * 1.0;  // itself, as a new tensor (as every op's result)
+  // h: x's first entry along d, zeros after it.
+  Shape rest = x.shape();
+  rest[d] -= 1;
+  const Tensor h = cat({x.narrow(d, 0, 1), zeros(rest, x.dtype())}, d);
+  return scan<false>(h, x, d);
+}
+
+Tensor prod(const Tensor& x) {
+  detail::check_floating(x, "prod");
+  return prod(x.reshape({x.numel()}), 0, false);
+}
+
+Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim) {
+  detail::check_floating(x, "prod");
+  const auto d = detail::wrap_dim(dim, x.dim(), "prod");
+  if (x.dim() == 0) return x * 1.0;
+  const std::int64_t n = x.shape()[d];
+  if (n == 0) return full(reduced_shape(x.shape(), d, keepdim), 1.0, x.dtype());  // the empty product
+  // The last running product; its gradient is exactly the product of the other elements.
+  const Tensor last = cumprod(x, d).narrow(d, n - 1, 1);
+  return keepdim ? last : last.squeeze(d);
+}
+
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   const auto nx = x.dim(), ns = static_cast<std::int64_t>(shape.size());

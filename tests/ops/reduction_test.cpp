@@ -651,6 +651,85 @@ TEST(Reduction, Float32StdGradientWhereFloat32SumsOverflow) {
   EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{0, 0, 0}));
 }
 
+double row_prod(const std::vector<double>& r) {
+  double p = 1;
+  for (double v : r) p *= v;
+  return p;
+}
+
+TEST(Reduction, ProdAndCumprodValues) {
+  manual_seed(44);
+  for (DType dt : float_dtypes()) {
+    const Tensor x = uniform({3, 4, 2}, 0.5, 1.5, dt);
+    const double tol = dt == kFloat32 ? 1e-6 : 1e-14;
+    for (std::int64_t d = 0; d < 3; ++d) {
+      for (bool keepdim : {false, true}) {
+        const Tensor p = prod(x, d, keepdim);
+        EXPECT_EQ(p.shape(), reduced(x.shape(), d, keepdim));
+        EXPECT_TRUE(values_near(p, ref_reduce(x, d, row_prod), tol)) << d;
+      }
+      // cumprod: the running product along d (checked through its last entry and by division).
+      const Tensor c = cumprod(x, d);
+      EXPECT_EQ(c.shape(), x.shape());
+      EXPECT_TRUE(values_near(c.narrow(d, x.shape()[d] - 1, 1).squeeze(d), ref_reduce(x, d, row_prod), tol));
+      EXPECT_TRUE(values_near(c.narrow(d, 0, 1), x.narrow(d, 0, 1).to_vector<double>(), 0));
+      const std::int64_t n = x.shape()[d];
+      EXPECT_TRUE(values_near(c.narrow(d, 1, n - 1) / c.narrow(d, 0, n - 1), x.narrow(d, 1, n - 1).to_vector<double>(), tol));
+    }
+    EXPECT_NEAR(prod(x).item<double>(), row_prod(x.to_vector<double>()), tol);
+    EXPECT_TRUE(values_near(cumprod(x.transpose(0, 2), 2), cumprod(x.transpose(0, 2).contiguous(), 2).to_vector<double>(), 0));
+  }
+  // Zeros, empty tensors and dims, 0-d.
+  const Tensor z = tensor({2.0, 0.0, 3.0, -1.0}, kFloat64);
+  EXPECT_EQ(cumprod(z, 0).to_vector<double>(), (std::vector<double>{2, 0, 0, -0.0}));
+  EXPECT_EQ(prod(zeros({0}, kFloat64)).item<double>(), 1.0);
+  EXPECT_EQ(prod(zeros({2, 0}, kFloat64), 1).to_vector<double>(), (std::vector<double>{1, 1}));
+  EXPECT_EQ(prod(zeros({2, 0}, kFloat64), 1, true).shape(), (Shape{2, 1}));
+  EXPECT_EQ(cumprod(zeros({0, 3}, kFloat64), 0).shape(), (Shape{0, 3}));
+  const Tensor s = tensor(std::vector<double>{-3.0}, {}, kFloat64);
+  EXPECT_EQ(prod(s).item<double>(), -3.0);
+  EXPECT_EQ(cumprod(s, -1).item<double>(), -3.0);
+  // float32 is multiplied in double: a running product that passes below float32's range and back.
+  const Tensor tiny = tensor(std::vector<float>{1e-30f, 1e-30f, 1e30f, 1e30f}, {4});
+  EXPECT_NEAR(prod(tiny).item<double>(), 1.0, 1e-6);
+}
+
+TEST(Reduction, ProdAndCumprodGradientsAreExactAtZeros) {
+  // prod: the product of the others, also where there are zeros (one zero: only it; two: none).
+  auto prod_grad = [](std::vector<double> v) {
+    Tensor t = tensor(v, {static_cast<std::int64_t>(v.size())}, kFloat64).requires_grad_();
+    prod(t).backward();
+    return t.grad().to_vector<double>();
+  };
+  EXPECT_EQ(prod_grad({2, 3, 4}), (std::vector<double>{12, 8, 6}));
+  EXPECT_EQ(prod_grad({2, 0, 4}), (std::vector<double>{0, 8, 0}));
+  EXPECT_EQ(prod_grad({0, 3, 0}), (std::vector<double>{0, 0, 0}));
+  // cumprod with a zero: d/dx[j] of sum(cumprod) = Σ_{i>=j} Π_{k<=i, k != j} x[k].
+  Tensor c = tensor({2.0, 0.0, 3.0, 5.0}, kFloat64).requires_grad_();
+  sum(cumprod(c, 0)).backward();
+  EXPECT_EQ(c.grad().to_vector<double>(), (std::vector<double>{1, 2 + 2 * 3 + 2 * 3 * 5, 0, 0}));
+  manual_seed(45);
+  EXPECT_TRUE(grad_ok([](const auto& in) { return cumprod(in[0], 1); }, {leaf({2, 4, 2})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return cumprod(in[0], 0); }, {noncontig_leaf({3, 2})}));
+  for (bool keepdim : {false, true})
+    EXPECT_TRUE(grad_ok([keepdim](const auto& in) { return prod(in[0], -1, keepdim); }, {leaf({3, 4})}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return prod(in[0]); }, {leaf({2, 3})}));
+  // Gradcheck where entries are exactly 0 (prod and cumprod are polynomials, smooth there).
+  const Tensor zs = tensor({0.5, 0.0, -1.5, 0.0, 2.0, 0.7}, kFloat64).reshape({2, 3}).requires_grad_();
+  EXPECT_TRUE(grad_ok([](const auto& in) { return prod(in[0], 1); }, {zs}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return cumprod(in[0], 0); }, {zs}));
+  EXPECT_TRUE(grad_ok([](const auto& in) { return prod(in[0]); }, {zs}));
+  // Second (and third) order: the scans' backward is made of the scans.
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return cumprod(in[0], 1); }, {leaf({2, 3})}));
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return prod(in[0], 0); }, {zs}));
+  Tensor w = tensor({2.0, 0.0, 3.0}, kFloat64).requires_grad_();
+  const auto g1 = autograd::grad({prod(w)}, {w}, {}, true, true);         // [0, 6, 0]
+  const auto g2 = autograd::grad({g1[1 - 1].select(0, 1)}, {w}, {}, true, true);  // d(x0 x2): [3, 0, 2]
+  EXPECT_EQ(g1[0].to_vector<double>(), (std::vector<double>{0, 6, 0}));
+  EXPECT_EQ(g2[0].to_vector<double>(), (std::vector<double>{3, 0, 2}));
+  EXPECT_EQ(autograd::grad({g2[0].select(0, 0)}, {w})[0].to_vector<double>(), (std::vector<double>{0, 0, 1}));
+}
+
 TEST(Reduction, DimListErrorsNameTheOpAndTheDims) {
   const Tensor x = zeros({2, 3}, kFloat64);
   for (const char* op : {"mean", "var", "std", "norm", "amax", "amin"}) {
@@ -685,6 +764,9 @@ TEST(Reduction, VarNormCumsumErrorsNameTheOp) {
   EXPECT_TRUE(throws_error([&] { norm(x, -2.0); }, {"norm", "p", "-2"}));
   EXPECT_TRUE(throws_error([&] { cumsum(x, 1); }, {"cumsum", "dim 1"}));
   EXPECT_TRUE(throws_error([&] { cumsum(tensor(std::vector<std::int64_t>{1}, {1}, kInt64), 0); }, {"cumsum"}));
+  EXPECT_TRUE(throws_error([&] { cumprod(x, -2); }, {"cumprod", "dim -2"}));
+  EXPECT_TRUE(throws_error([&] { prod(x, 1); }, {"prod", "dim 1"}));
+  EXPECT_TRUE(throws_error([&] { prod(tensor(std::vector<std::int64_t>{1}, {1}, kInt64)); }, {"prod"}));
 }
 
 }  // namespace

@@ -221,6 +221,9 @@ OPS = {
     "norm_dim": lambda x, a: torch.linalg.vector_norm(x[0], float(a["p"]), a["dim"], keepdim=a["keepdim"]),
     "norm_all": lambda x, a: torch.linalg.vector_norm(x[0], float(a["p"])),
     "cumsum": lambda x, a: torch.cumsum(x[0], a["dim"]),
+    "cumprod": lambda x, a: torch.cumprod(x[0], a["dim"]),
+    "prod_all": lambda x, a: torch.prod(x[0]),
+    "prod_dim": lambda x, a: torch.prod(x[0], a["dim"], keepdim=a["keepdim"]),
     "mean_dims": lambda x, a: torch.mean(x[0], a["dims"], keepdim=a["keepdim"]),
     "var_dims": lambda x, a: torch.var(x[0], a["dims"], correction=a["correction"], keepdim=a["keepdim"]),
     "std_dims": lambda x, a: torch.std(x[0], a["dims"], correction=a["correction"], keepdim=a["keepdim"]),
@@ -544,6 +547,18 @@ def gen_reductions():
     add_case("amin", [plain(torch.tensor([[-1.0, -1.0, 2.0], [0.5, 4.0, 0.5]], dtype=DT))], {"dims": [1], "keepdim": True},
              desc="ties")
     add_case("var_dims", [plain(randn(3, 4))], {"dims": [0, 1], "correction": 1, "keepdim": False}, desc="hvp", order=2)
+    # Products, also with zeros (one and two in a row: PyTorch's gradients there are exact too).
+    with_zeros = torch.tensor([[0.5, 0.0, -1.5, 2.0], [0.0, 1.2, 0.0, -0.7], [0.9, -1.1, 1.3, 0.8]], dtype=DT)
+    for dim in [0, 1, -1]:
+        add_case("cumprod", [plain(randn(3, 4, 2))], {"dim": dim}, desc=f"d{dim}".replace("-", "m"))
+        add_case("prod_dim", [plain(randn(3, 4, 2))], {"dim": dim, "keepdim": dim == 1}, desc=f"d{dim}".replace("-", "m"))
+    add_case("cumprod", [plain(with_zeros)], {"dim": 1}, desc="zeros")
+    add_case("prod_dim", [plain(with_zeros)], {"dim": 1, "keepdim": False}, desc="zeros")
+    add_case("prod_dim", [plain(with_zeros)], {"dim": 0, "keepdim": True}, desc="zeros_d0")
+    add_case("prod_all", [plain(randn(2, 3))], desc="2d")
+    add_case("cumprod", [transposed(randn, [4, 3])], {"dim": 1}, desc="noncontig")
+    add_case("cumprod", [plain(randn(3, 4))], {"dim": 1}, desc="hvp", order=2)
+    add_case("prod_dim", [plain(with_zeros)], {"dim": 1, "keepdim": False}, desc="zeros_hvp", order=2)
     # Rearranging copies and views.
     add_case("flip", [plain(randn(2, 3, 4))], {"dims": [0, 2]}, desc="d0_2")
     add_case("flip", [transposed(randn, [3, 4])], {"dims": [-1]}, desc="noncontig")

@@ -99,13 +99,14 @@ inline Tensor norm(const Tensor& x, double p, std::initializer_list<std::int64_t
 /// Running sum along dim: out[i] = x[0] + ... + x[i] (float32 accumulated in double, as PyTorch on
 /// the CPU). Backward: the running sum of the gradient from the other end.
 Tensor cumsum(const Tensor& x, std::int64_t dim);
-/// Running product along dim: out[i] = x[0] · ... · x[i] (float32 multiplied in double). The
-/// gradient is exact where x has zeros (no division by x; see prod), to any order.
+/// Running product along dim: out[i] = x[0] · ... · x[i] (float32 multiplied in double). Its
+/// gradient divides by nothing, so it is exact where x has zeros, and every order is differentiable.
 Tensor cumprod(const Tensor& x, std::int64_t dim);
 /// Product of all elements (1 for an empty tensor).
 Tensor prod(const Tensor& x);
-/// Product over dim. Its gradient is the product of the other elements, computed without dividing
-/// by x, so it is exact where x has zeros (one zero: only that element gets a gradient; two: none).
+/// Product over dim (1 over an empty dim). The gradient of each element is the product of the
+/// others, computed without dividing by x: exact where x has zeros (with one zero only that element
+/// gets a gradient, with two none), as PyTorch's.
 Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// Sums x down to `shape` (the reverse of broadcasting): how broadcast gradients come home.
 Tensor sum_to(const Tensor& x, const Shape& shape);
