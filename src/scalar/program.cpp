@@ -154,7 +154,8 @@ class Parser {
       if (tok_.kind == Tok::End) break;
       statement(bare);
       if (tok_.kind != Tok::Separator && tok_.kind != Tok::End)
-        fail(fmt::format("expected ';' or a new line after the statement, found {}", describe(tok_)), tok_.position);
+        fail(fmt::format("expected ';' or a new line after the statement, found {}{}", describe(tok_), operand_hint()),
+             tok_.position);
     }
     if (program_.statements_.empty()) fail("the program is empty: write statements such as 'y = x * x'", 0);
     for (std::size_t i = 0; i + 1 < program_.statements_.size(); ++i)
@@ -170,6 +171,14 @@ class Parser {
     throw ProgramError(message, std::string(src_), position);
   }
 
+  // Where an operand follows an operand ('cos x', '2 x'), what was probably meant.
+  std::string operand_hint() const {
+    if (tok_.kind != Tok::Ident && tok_.kind != Tok::Number && !is_symbol('(')) return "";
+    if (previous_.kind == Tok::Ident && find_function(previous_.text))
+      return fmt::format(" (to call {0}, write {0}(...))", previous_.text);
+    return " (is an operator missing? write '2 * x', not '2 x')";
+  }
+
   static std::string describe(const Token& t) {
     switch (t.kind) {
       case Tok::End: return "the end of the program";
@@ -179,6 +188,7 @@ class Parser {
   }
 
   void advance() {
+    previous_ = tok_;
     std::size_t i = pos_;
     while (i < src_.size()) {
       const char c = src_[i];
@@ -409,7 +419,7 @@ class Parser {
         return emit(f->op, args[0], f->arity == 2 ? args[1] : -1, t.position, close + 1);
       }
       if (is_symbol('('))
-        fail(fmt::format("unknown function '{}' (known: {})", t.text, function_list()), t.position);
+        fail(fmt::format("unknown function '{0}' (known: {1}; for a product write '{0} * (...)')", t.text, function_list()), t.position);
       for (const auto& s : program_.statements_)
         if (s.name == t.text) return s.value;
       std::int32_t k = program_.input_index(t.text);
@@ -434,6 +444,7 @@ class Parser {
   std::string_view src_;
   std::size_t pos_ = 0;
   Token tok_;
+  Token previous_;  // the token before tok_ (for hints)
   Program program_;
 };
 
