@@ -349,29 +349,32 @@ Tensor norm(const Tensor& x, double p) { return norm(x.reshape({x.numel()}), p, 
 
 Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim) {
   detail::check_floating(x, "norm");
-  if (!(p > 0.0)) throw Error(fmt::format("norm: p must be > 0 or inf, got {}", p));
+  if (std::isnan(p)) throw Error("norm: p must be a number (any real, inf or -inf), got nan");
   const auto d = detail::wrap_dim(dim, x.dim(), "norm");
   const bool inf = std::isinf(p);
   if (inf && x.dim() > 0 && x.shape()[d] == 0)
-    throw Error(fmt::format("norm: the inf-norm of an empty dim (dim {} of shape {}) is undefined", dim, x.shape_string()));
+    throw Error(fmt::format("norm: the {}inf-norm of an empty dim (dim {} of shape {}) is undefined", p < 0 ? "-" : "",
+                            dim, x.shape_string()));
   // The value from the detached input; the backward below is PyTorch's, written with ops.
   Tensor out;
   {
     const Tensor a = abs(x.detach());
-    if (inf) out = max(a, d, keepdim);
+    if (inf) out = p > 0 ? max(a, d, keepdim) : min(a, d, keepdim);
+    else if (p == 0.0) out = sum(ne(a, scalar_like(a, 0.0)), d, keepdim);  // the count of nonzero elements
     else if (p == 1.0) out = sum(a, d, keepdim);
     else if (p == 2.0) out = sqrt(sum(a * a, d, keepdim));
-    else out = pow(sum(pow(a, p), d, keepdim), 1.0 / p);
+    else out = pow(sum(pow(a, p), d, keepdim), 1.0 / p);  // p < 0 too: a zero element makes it 0
   }
   return record("norm", out, {x}, {x, out}, [p, d, keepdim, inf](const BackwardContext& c, const Tensor& g) -> Grads {
     const Tensor x = c.saved(0);
     const Shape& shape = c.input_shape(0);
+    if (p == 0.0) return {zeros_like(x)};  // a count: piecewise constant
     const Tensor n = unsqueeze_reduced(c.saved(1), shape, {d}, keepdim);
     const Tensor gu = unsqueeze_reduced(g, shape, {d}, keepdim);
     if (p == 1.0) return {sign(x) * gu};
-    if (inf) {  // shared by the elements whose |x| is the norm
-      const Tensor at_max = eq(abs(x), n);
-      return {sign(x) * at_max / sum(at_max, d, true) * gu};
+    if (inf) {  // shared by the elements whose |x| is the norm (the largest, or for -inf the smallest)
+      const Tensor winners = eq(abs(x), n);
+      return {sign(x) * winners / sum(winners, d, true) * gu};
     }
     const Tensor zero = scalar_like(n, 0.0);
     const Tensor scale = where(eq(n, zero), zero, gu / (p == 2.0 ? n : pow(n, p - 1.0)));
@@ -383,7 +386,7 @@ Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim) {
 }
 
 Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
-  if (std::isinf(p) && p > 0) check_nonempty_dims(x, dims, "norm", "inf-norm");
+  if (std::isinf(p)) check_nonempty_dims(x, dims, "norm", p > 0 ? "inf-norm" : "-inf-norm");
   return reduce_over_dims(x, dims, keepdim, "norm", [p](const Tensor& t, std::int64_t d, bool k) { return norm(t, p, d, k); });
 }
 

@@ -756,12 +756,43 @@ TEST(Reduction, DimListErrorsNameTheOpAndTheDims) {
   EXPECT_TRUE(throws_error([&] { var(x, Shape{0}, -0.5); }, {"var", "correction", "-0.5"}));
 }
 
+TEST(Reduction, NormOfOrderZeroNegativeAndMinusInf) {
+  // As torch.linalg.vector_norm: 0 counts nonzero elements (gradient 0); -inf is min |x| with the
+  // gradient shared by the ties; p < 0 is (Σ |x|^p)^(1/p), 0 (with gradient 0) when an element is 0.
+  Tensor x = tensor({3.0, -1.0, 0.5, -0.5}, kFloat64).requires_grad_();
+  EXPECT_EQ(norm(x, 0.0).item<double>(), 4.0);
+  EXPECT_EQ(norm(tensor({0.0, 2.0, 0.0}, kFloat64), 0.0).item<double>(), 1.0);
+  norm(x, 0.0).backward();
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0, 0, 0, 0}));
+  Tensor y = tensor({3.0, -1.0, 0.5, -0.5}, kFloat64).requires_grad_();
+  const Tensor m = norm(y, -kInf);
+  EXPECT_EQ(m.item<double>(), 0.5);
+  m.backward();
+  EXPECT_EQ(y.grad().to_vector<double>(), (std::vector<double>{0, 0, 0.5, -0.5}));
+  Tensor z = tensor({3.0, -1.0, 0.5, -0.5}, kFloat64).requires_grad_();
+  const Tensor h = norm(z, -1.0);  // 1 / (1/3 + 1 + 2 + 2)
+  EXPECT_NEAR(h.item<double>(), 1.0 / (1.0 / 3 + 5.0), 1e-15);
+  h.backward();
+  // d/dx (Σ|x|^-1)^-1 = sign(x) |x|^-2 · n²
+  const double n = 1.0 / (1.0 / 3 + 5.0);
+  EXPECT_TRUE(values_near(z.grad(), {n * n / 9, -n * n, n * n / 0.25, -n * n / 0.25}, 1e-14));
+  Tensor w = tensor({3.0, -1.0, 0.0, -1.0}, kFloat64).requires_grad_();
+  const Tensor hw = norm(w, -1.0) + norm(w, -kInf);
+  EXPECT_EQ(hw.item<double>(), 0.0);
+  hw.backward();
+  EXPECT_EQ(w.grad().to_vector<double>(), (std::vector<double>{0, 0, 0, 0}));
+  manual_seed(46);
+  for (double p : {-1.0, -2.5, -kInf})
+    EXPECT_TRUE(grad_ok([p](const auto& in) { return norm(in[0], p, 1); }, {leaf({2, 4})})) << p;
+  EXPECT_TRUE(gradgrad_ok([](const auto& in) { return norm(in[0], -2.0, Shape{0, 1}); }, {leaf({2, 3})}));
+}
+
 TEST(Reduction, VarNormCumsumErrorsNameTheOp) {
   const Tensor x = tensor({1.0, 2.0}, kFloat64);
   EXPECT_TRUE(throws_error([&] { var(x, 0, -1.0); }, {"var", "correction", "-1"}));
   EXPECT_TRUE(throws_error([&] { var(x, 3, 1.0); }, {"var", "dim 3"}));
-  EXPECT_TRUE(throws_error([&] { norm(x, 0.0); }, {"norm", "p", "0"}));
-  EXPECT_TRUE(throws_error([&] { norm(x, -2.0); }, {"norm", "p", "-2"}));
+  EXPECT_TRUE(throws_error([&] { norm(x, std::nan("")); }, {"norm", "p", "nan"}));
+  EXPECT_TRUE(throws_error([&] { norm(zeros({0}, kFloat64), -kInf, 0); }, {"norm", "-inf-norm", "empty"}));
   EXPECT_TRUE(throws_error([&] { cumsum(x, 1); }, {"cumsum", "dim 1"}));
   EXPECT_TRUE(throws_error([&] { cumsum(tensor(std::vector<std::int64_t>{1}, {1}, kInt64), 0); }, {"cumsum"}));
   EXPECT_TRUE(throws_error([&] { cumprod(x, -2); }, {"cumprod", "dim -2"}));

@@ -513,8 +513,8 @@ def gen_reductions():
     for op in ["var_all", "std_all"]:
         add_case(op, [plain(randn(3, 4))], desc="2d")
         add_case(op, [strided(randn, [3, 4], 1)], desc="noncontig")
-    for p in [1.0, 2.0, 3.0, 0.5, "inf"]:  # JSON has no infinity: "inf" is read back as a number
-        tag = str(p).replace(".", "_")
+    for p in [1.0, 2.0, 3.0, 0.5, "inf", -1.5, "-inf"]:  # JSON has no infinity: "inf" is read back as a number
+        tag = str(p).replace(".", "_").replace("-", "m")
         add_case("norm_all", [plain(randn(3, 4))], {"p": p}, desc=f"p{tag}")
         for dim, keepdim in [(0, False), (-1, True)]:
             add_case("norm_dim", [plain(randn(3, 4, 2))], {"p": p, "dim": dim, "keepdim": keepdim},

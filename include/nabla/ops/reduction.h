@@ -84,9 +84,10 @@ Tensor std(const Tensor& x);
 template <class B>
   requires std::same_as<B, bool> || std::floating_point<B>
 Tensor std(const Tensor& x, B) = delete;
-/// The p-norm of all elements, (Σ |x|^p)^(1/p), for p > 0 or p = inf (max |x|), as
-/// torch.linalg.vector_norm. The gradient at a zero norm is 0 (as PyTorch), and at inf it is shared
-/// evenly among the elements of largest |x|.
+/// The p-norm of all elements, (Σ |x|^p)^(1/p), as torch.linalg.vector_norm, for any real p
+/// (p < 0 too; a zero element makes it 0), p = inf (max |x|), -inf (min |x|) and 0 (the count of
+/// nonzero elements, gradient 0). The gradient at a zero norm is 0 (as PyTorch), and at ±inf it is
+/// shared evenly among the elements of largest (smallest) |x|.
 Tensor norm(const Tensor& x, double p = 2.0);
 /// The p-norm over dim.
 Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim = false);
