@@ -56,6 +56,10 @@ Tensor move_rows(const Tensor& t, const Shape& dims, Order index_of) {
 
 Tensor flip(const Tensor& t, const Shape& dims_in) {
   check_defined(t, "flip");
+  if (t.dim() == 0) {  // one element: dims 0 and -1 name it (as torch.flip), and flipping it is a copy
+    for (auto d : dims_in) detail::wrap_dim(d, 0, "flip");
+    return t.clone();
+  }
   const Shape dims = wrap_dims(t, dims_in, "flip", true);
   Tensor out = move_rows(t, dims, [](std::size_t, std::int64_t i, std::int64_t n) { return n - 1 - i; });
   return record("flip", out, {t}, {}, [dims](const BackwardContext&, const Tensor& g) -> Grads { return {flip(g, dims)}; });
@@ -97,7 +101,9 @@ Tensor repeat(const Tensor& t, const Shape& repeats) {
     expanded.insert(expanded.end(), {repeats[k], size});
     result.push_back(repeats[k] * size);
   }
-  return t.reshape(pairs).expand(expanded).contiguous().reshape(result);
+  const Tensor tiled = t.reshape(pairs).expand(expanded);
+  // Always a copy (as torch.Tensor.repeat): with every repeat 1 the expanded view is t itself.
+  return (tiled.is_contiguous() ? tiled.clone() : tiled.contiguous()).reshape(result);
 }
 
 namespace {
@@ -172,7 +178,8 @@ std::vector<Tensor> chunk(const Tensor& t, std::int64_t chunks, std::int64_t dim
   if (t.dim() == 0) throw Error("chunk: cannot chunk a 0-dimensional tensor");
   const auto d = detail::wrap_dim(dim, t.dim(), "chunk");
   const std::int64_t n = t.shape()[d];
-  return split(t, std::max<std::int64_t>(1, (n + chunks - 1) / chunks), d);
+  if (n == 0) return split(t, Shape(static_cast<std::size_t>(chunks), 0), d);  // `chunks` empty pieces, as torch.chunk
+  return split(t, (n + chunks - 1) / chunks, d);
 }
 
 }  // namespace nabla

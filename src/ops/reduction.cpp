@@ -296,9 +296,13 @@ Tensor variance_in_double(const Tensor& x, std::int64_t d, double denominator, b
   return sum(centered * centered, d, keepdim) / denominator;
 }
 
-// x - mean(x) over d, broadcast against x (the backward of var and std). The mean is taken in
-// double, as in the forward: a float32 sum can overflow where the mean and the deviations do not.
-Tensor centered(const Tensor& x, std::int64_t d) { return x - mean(x.to(kFloat64), d, true).to(x.dtype()); }
+// (x - mean(x) over d) · scale in x's dtype (the backward of var and std). Computed in double, as
+// the forward: in float32 the sum in the mean, the deviation (3e38 - (-3e38)) and the product can
+// each overflow where the result does not.
+Tensor centered_times(const Tensor& x, std::int64_t d, const Tensor& scale) {
+  const Tensor xd = x.to(kFloat64);
+  return ((xd - mean(xd, d, true)) * scale.to(kFloat64)).to(x.dtype());
+}
 }  // namespace
 
 Tensor var(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
@@ -310,7 +314,7 @@ Tensor var(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
   // d var / dx = 2 (x - mean) / (N - correction) (the mean's own dependence on x sums to 0).
   return record("var", out, {x}, {x}, [d, keepdim, denominator](const BackwardContext& c, const Tensor& g) -> Grads {
     const Tensor gu = unsqueeze_reduced(g, c.input_shape(0), {d}, keepdim);
-    return {centered(c.saved(0), d) * (gu * (2.0 / denominator))};
+    return {centered_times(c.saved(0), d, gu * (2.0 / denominator))};
   });
 }
 
@@ -336,7 +340,7 @@ Tensor std(const Tensor& x, std::int64_t dim, double correction, bool keepdim) {
     const Tensor zero = scalar_like(s, 0.0);
     // Divided one at a time: std · (N - correction) can overflow float32 where std alone does not.
     const Tensor scale = where(eq(s, zero), zero, unsqueeze_reduced(g, in, {d}, keepdim) / s / denominator);
-    return {centered(c.saved(0), d) * scale};
+    return {centered_times(c.saved(0), d, scale)};
   });
 }
 
@@ -515,7 +519,7 @@ Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim) {
   const auto d = detail::wrap_dim(dim, x.dim(), "prod");
   if (x.dim() == 0) return x * 1.0;
   const std::int64_t n = x.shape()[d];
-  if (n == 0) return full(reduced_shape(x.shape(), d, keepdim), 1.0, x.dtype());  // the empty product
+  if (n == 0) return sum(x, d, keepdim) * 0.0 + 1.0;  // the empty product, 1, still in the graph (gradient: none to give)
   // The last running product; its gradient is exactly the product of the other elements.
   const Tensor last = cumprod(x, d).narrow(d, n - 1, 1);
   return keepdim ? last : last.squeeze(d);

@@ -644,6 +644,16 @@ TEST(Reduction, Float32StdGradientWhereFloat32SumsOverflow) {
   const auto gb = b.grad().to_vector<double>();
   EXPECT_NEAR(gb[0], (3e38 - mb) / (2.0 * std::sqrt(vb)), 1e-6);
   EXPECT_NEAR(gb[2], (2e38 - mb) / (2.0 * std::sqrt(vb)), 1e-6);
+  // The deviation 1e38 - (-3e38) itself overflows float32: the backward works in double throughout.
+  const Tensor d = tensor(std::vector<float>{3e38f, 3e38f, -3e38f, 1e38f}, {4}).requires_grad_();
+  const Tensor sd = std(d);
+  sd.backward();
+  const double md = 4e38 / 4.0, sdd = std::sqrt((2 * (3e38 - md) * (3e38 - md) + (-3e38 - md) * (-3e38 - md) + (1e38 - md) * (1e38 - md)) / 3.0);
+  const auto gd = d.grad().to_vector<double>();
+  for (std::size_t i = 0; i < 4; ++i) {
+    const double xi = std::vector<double>{3e38, 3e38, -3e38, 1e38}[i];
+    EXPECT_NEAR(gd[i], (xi - md) / (3.0 * sdd), 1e-6) << i;
+  }
   Tensor c = tensor(std::vector<float>{3e38f, 3e38f, 3e38f}, {3}).requires_grad_();
   const Tensor vc = var(c);
   EXPECT_EQ(vc.item<double>(), 0.0);
@@ -685,6 +695,14 @@ TEST(Reduction, ProdAndCumprodValues) {
   EXPECT_EQ(prod(zeros({0}, kFloat64)).item<double>(), 1.0);
   EXPECT_EQ(prod(zeros({2, 0}, kFloat64), 1).to_vector<double>(), (std::vector<double>{1, 1}));
   EXPECT_EQ(prod(zeros({2, 0}, kFloat64), 1, true).shape(), (Shape{2, 1}));
+  {  // the empty product stays in the graph: backward works and gives the (empty) input no gradient
+    Tensor e = zeros({0, 3}, kFloat64).requires_grad_();
+    const Tensor pe = prod(e, 0);
+    EXPECT_EQ(pe.to_vector<double>(), (std::vector<double>{1, 1, 1}));
+    ASSERT_TRUE(pe.requires_grad());
+    sum(pe).backward();
+    EXPECT_EQ(e.grad().shape(), (Shape{0, 3}));
+  }
   EXPECT_EQ(cumprod(zeros({0, 3}, kFloat64), 0).shape(), (Shape{0, 3}));
   const Tensor s = tensor(std::vector<double>{-3.0}, {}, kFloat64);
   EXPECT_EQ(prod(s).item<double>(), -3.0);

@@ -321,6 +321,14 @@ TEST(Rearrange, FlipRollRepeatValues) {
     EXPECT_EQ(r3.shape(), (Shape{2, 1, 4}));
     EXPECT_EQ(r3.to_vector<double>(), seq({1, 2, 1, 2, 1, 2, 1, 2}));
     EXPECT_EQ(repeat(x, {0, 2}).shape(), (Shape{0, 6}));
+    // Always a copy, also when nothing is tiled.
+    const Tensor same = repeat(x, {1, 1});
+    EXPECT_FALSE(same.is_alias_of(x));
+    EXPECT_FALSE(repeat(x, {1, 1, 1}).is_alias_of(x));
+    // 0-d: flip is a copy of the one element (dims 0 and -1 name it, as torch.flip).
+    const Tensor s0 = full({}, 3.0, dt);
+    EXPECT_EQ(flip(s0, {0}).item<double>(), 3.0);
+    EXPECT_FALSE(flip(s0, {-1}).is_alias_of(s0));
   }
   // int64 tensors rearrange too (no gradient).
   const Tensor labels = tensor(std::vector<std::int64_t>{1, 2, 3}, {3});
@@ -361,6 +369,14 @@ TEST(Rearrange, TrilTriuSplitChunkValues) {
     ASSERT_EQ(chunks.size(), 2u);
     EXPECT_EQ(chunks[1].to_vector<double>(), seq({3, 4, 7, 8, 11, 12}));
     EXPECT_EQ(chunk(x, 5, 0).size(), 3u);
+    const auto braced = split(x, {1, 2}, 0);  // a braced list is a list of sizes
+    ASSERT_EQ(braced.size(), 2u);
+    EXPECT_EQ(braced[1].shape(), (Shape{2, 4}));
+    // An empty dim: `chunks` empty pieces, as torch.chunk; split gives one.
+    const auto empty_chunks = chunk(zeros({0, 2}, dt), 3);
+    ASSERT_EQ(empty_chunks.size(), 3u);
+    for (const Tensor& c : empty_chunks) EXPECT_EQ(c.shape(), (Shape{0, 2}));
+    EXPECT_EQ(split(zeros({0, 2}, dt), 2).size(), 1u);
   }
   const Tensor ints = tensor(std::vector<std::int64_t>{1, 2, 3, 4}, {2, 2});
   EXPECT_EQ(triu(ints).to_vector<std::int64_t>(), (std::vector<std::int64_t>{1, 2, 0, 4}));
@@ -397,7 +413,9 @@ TEST(Rearrange, ErrorsNameTheOpAndTheArguments) {
   EXPECT_TRUE(throws_error([&] { split(x, 0, 1); }, {"split", "split_size", "0"}));
   EXPECT_TRUE(throws_error([&] { split(x, Shape{1, 1}, 1); }, {"split", "[1, 1]", "add up to 2", "[2, 3]", "3"}));
   EXPECT_TRUE(throws_error([&] { chunk(x, 0); }, {"chunk", "> 0"}));
-  EXPECT_TRUE(throws_error([&] { flip(full({}, 1.0, kFloat64), {0}); }, {"flip", "0-dimensional"}));
+  EXPECT_TRUE(throws_error([&] { roll(full({}, 1.0, kFloat64), {1}, {0}); }, {"roll", "0-dimensional"}));  // as torch.roll
+  EXPECT_TRUE(throws_error([&] { flip(full({}, 1.0, kFloat64), {1}); }, {"flip", "dim 1"}));
+  EXPECT_TRUE(throws_error([&] { split(iota({6}), {3}); }, {"split", "[3]", "add up to 3", "6"}));  // a size list, not size 3
   EXPECT_TRUE(throws_error([&] { triu(Tensor()); }, {"triu", "undefined"}));
 }
 

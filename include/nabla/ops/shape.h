@@ -1,5 +1,6 @@
 #pragma once
 /// Shape ops, joining and indexing. The tensor's methods (reshape, transpose, ...) are views.
+#include <initializer_list>
 #include <vector>
 
 #include <nabla/core/tensor.h>
@@ -45,6 +46,10 @@ Tensor triu(const Tensor& t, std::int64_t diagonal = 0);
 std::vector<Tensor> split(const Tensor& t, std::int64_t split_size, std::int64_t dim = 0);
 /// Views of consecutive pieces along dim with the given sizes, which must add up to its size.
 std::vector<Tensor> split(const Tensor& t, const Shape& sizes, std::int64_t dim = 0);
+/// A braced list is a list of sizes (`split(x, {3})` is one piece of 3, not pieces of 3 each).
+inline std::vector<Tensor> split(const Tensor& t, std::initializer_list<std::int64_t> sizes, std::int64_t dim = 0) {
+  return split(t, Shape(sizes), dim);
+}
 /// At most `chunks` views of equal size (the last may be smaller) along dim, as torch.chunk.
 std::vector<Tensor> chunk(const Tensor& t, std::int64_t chunks, std::int64_t dim = 0);
 
