@@ -38,6 +38,19 @@ Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
 Tensor GELU::forward(const Tensor& x) { return gelu(x); }
 Tensor SiLU::forward(const Tensor& x) { return silu(x); }
+Tensor LogSigmoid::forward(const Tensor& x) { return log_sigmoid(x); }
+Tensor ReLU6::forward(const Tensor& x) { return relu6(x); }
+Tensor Hardsigmoid::forward(const Tensor& x) { return hardsigmoid(x); }
+Tensor Hardswish::forward(const Tensor& x) { return hardswish(x); }
+Tensor SELU::forward(const Tensor& x) { return selu(x); }
+Tensor Mish::forward(const Tensor& x) { return mish(x); }
+Tensor Softsign::forward(const Tensor& x) { return softsign(x); }
+Hardtanh::Hardtanh(double min_val, double max_val) : min_(min_val), max_(max_val) {
+  if (!(min_val <= max_val))
+    throw Error(fmt::format("Hardtanh: min_val must be <= max_val, got {} and {}", min_val, max_val));
+}
+Tensor Hardtanh::forward(const Tensor& x) { return hardtanh(x, min_, max_); }
+std::string Hardtanh::name() const { return fmt::format("Hardtanh(min_val={}, max_val={})", min_, max_); }
 ELU::ELU(double alpha) : alpha_(alpha) {
   if (!std::isfinite(alpha)) throw Error(fmt::format("ELU: alpha must be finite, got {}", alpha));
 }

@@ -188,6 +188,69 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   });
 }
 
+Tensor log_sigmoid(const Tensor& x) {
+  Tensor y = detail::unary_forward(x, "log_sigmoid", [](auto v) {
+    using T = decltype(v);
+    return static_cast<T>(std::min(double(v), 0.0) - std::log1p(std::exp(-std::fabs(double(v)))));
+  });
+  return record("log_sigmoid", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    return {g * sigmoid(-c.saved(0))};
+  });
+}
+
+Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
+  detail::check_floating(x, "hardtanh");
+  if (!(min_val <= max_val))
+    throw Error(fmt::format("hardtanh: min_val must be <= max_val, got {} and {}", min_val, max_val));
+  Tensor y = detail::unary_forward(x, "hardtanh", [min_val, max_val](auto v) {
+    using T = decltype(v);
+    return v < T(min_val) ? T(min_val) : (v > T(max_val) ? T(max_val) : v);  // NaN stays NaN
+  });
+  return record("hardtanh", y, {x}, {x}, [min_val, max_val](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0).detach();
+    const Tensor inside = mul(gt(x, scalar_like(x, min_val)), lt(x, scalar_like(x, max_val)));
+    return {where(inside, g, scalar_like(g, 0.0))};
+  });
+}
+
+Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
+
+Tensor hardsigmoid(const Tensor& x) {
+  detail::check_floating(x, "hardsigmoid");
+  return hardtanh(x + 3.0, 0.0, 6.0) / 6.0;
+}
+
+Tensor hardswish(const Tensor& x) {
+  Tensor y = detail::unary_forward(x, "hardswish", [](auto v) {
+    using T = decltype(v);
+    return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
+  });
+  // PyTorch's: 0 below -3, x / 3 + 1/2 on [-3, 3) (so -1/2 at -3), 1 from 3 on.
+  return record("hardswish", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0);
+    const Tensor xd = x.detach();
+    const Tensor slope = where(lt(xd, scalar_like(xd, -3.0)), scalar_like(x, 0.0),
+                               where(lt(xd, scalar_like(xd, 3.0)), x / 3.0 + 0.5, scalar_like(x, 1.0)));
+    return {g * slope};
+  });
+}
+
+Tensor selu(const Tensor& x) {
+  constexpr double kAlpha = 1.6732632423543772848170429916717;
+  constexpr double kScale = 1.0507009873554804934193349852946;
+  return elu(x, kAlpha) * kScale;
+}
+
+Tensor mish(const Tensor& x) {
+  detail::check_floating(x, "mish");
+  return x * tanh(softplus(x));
+}
+
+Tensor softsign(const Tensor& x) {
+  detail::check_floating(x, "softsign");
+  return x / (abs(x) + 1.0);
+}
+
 Tensor gelu(const Tensor& x) {
   detail::check_floating(x, "gelu");
   Tensor y = detail::dispatch_floating(x.dtype(), "gelu", [&]<class T>() {

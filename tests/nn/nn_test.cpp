@@ -209,6 +209,59 @@ TEST(Activations, SiluEluSoftplusModulesApplyTheirOps) {
   EXPECT_THROW(nn::Softplus(0.0), nabla::Error);
 }
 
+TEST(Activations, MoreActivationsValuesKinksAndGradcheck) {
+  const Tensor x = nabla::tensor({-7.0, -3.0, -1.0, 0.0, 0.5, 3.0, 6.0, 8.0}, nabla::kFloat64);
+  const auto v = x.to_vector<double>();
+  auto each = [&](const Tensor& t, auto f) {
+    const auto got = t.to_vector<double>();
+    for (std::size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(got[i], f(v[i]), 1e-15 * (1 + std::fabs(f(v[i])))) << v[i];
+  };
+  each(nabla::log_sigmoid(x), [](double a) { return std::log(1.0 / (1.0 + std::exp(-a))); });
+  each(nabla::hardtanh(x, -1.0, 2.0), [](double a) { return std::clamp(a, -1.0, 2.0); });
+  each(nabla::relu6(x), [](double a) { return std::clamp(a, 0.0, 6.0); });
+  each(nabla::hardsigmoid(x), [](double a) { return std::clamp(a + 3.0, 0.0, 6.0) / 6.0; });
+  each(nabla::hardswish(x), [](double a) { return a * std::clamp(a + 3.0, 0.0, 6.0) / 6.0; });
+  each(nabla::selu(x), [](double a) { return 1.0507009873554805 * (a > 0 ? a : 1.6732632423543772 * std::expm1(a)); });
+  each(nabla::mish(x), [](double a) { return a * std::tanh(std::log1p(std::exp(a))); });
+  each(nabla::softsign(x), [](double a) { return a / (1.0 + std::fabs(a)); });
+  // log_sigmoid far out: no overflow, and log(sigmoid(-800)) is -800, not -inf.
+  EXPECT_EQ(nabla::log_sigmoid(nabla::tensor({-800.0, 800.0}, nabla::kFloat64)).to_vector<double>(), (std::vector<double>{-800.0, 0.0}));
+  // Gradients at the kinks, as PyTorch: hardtanh 0 at its ends (clamp passes 1), hardswish -1/2 at -3, 1 at 3.
+  auto grad_of = [](auto f, std::vector<double> at) {
+    Tensor t = nabla::tensor(at, {static_cast<std::int64_t>(at.size())}, nabla::kFloat64).requires_grad_();
+    nabla::sum(f(t)).backward();
+    return t.grad().to_vector<double>();
+  };
+  EXPECT_EQ(grad_of([](const Tensor& t) { return nabla::hardtanh(t, -1.0, 2.0); }, {-1.0, 0.0, 2.0, 3.0}), (std::vector<double>{0, 1, 0, 0}));
+  EXPECT_EQ(grad_of([](const Tensor& t) { return nabla::relu6(t); }, {0.0, 6.0}), (std::vector<double>{0, 0}));
+  EXPECT_EQ(grad_of([](const Tensor& t) { return nabla::hardsigmoid(t); }, {-3.0, 0.0, 3.0}), (std::vector<double>{0, 1.0 / 6.0, 0}));
+  EXPECT_EQ(grad_of([](const Tensor& t) { return nabla::hardswish(t); }, {-4.0, -3.0, 0.0, 3.0}), (std::vector<double>{0, -0.5, 0.5, 1}));
+  EXPECT_EQ(grad_of([](const Tensor& t) { return nabla::log_sigmoid(t); }, {0.0}), (std::vector<double>{0.5}));
+  // Away from kinks: gradcheck, and second order for the smooth ones.
+  nabla::manual_seed(14);
+  const Tensor in = nabla::tensor({-2.3, -0.7, 0.4, 1.9, 4.2, -5.1}, nabla::kFloat64).reshape({2, 3}).requires_grad_();
+  for (auto f : std::vector<Tensor (*)(const Tensor&)>{nabla::log_sigmoid, nabla::relu6, nabla::hardsigmoid, nabla::hardswish,
+                                                       nabla::selu, nabla::mish, nabla::softsign})
+    EXPECT_TRUE(grad_ok([f](const auto& t) { return f(t[0]); }, {in}));
+  EXPECT_TRUE(grad_ok([](const auto& t) { return nabla::hardtanh(t[0], -1.0, 2.0); }, {in}));
+  for (auto f : std::vector<Tensor (*)(const Tensor&)>{nabla::log_sigmoid, nabla::selu, nabla::mish, nabla::softsign, nabla::hardswish})
+    EXPECT_TRUE(nabla::nntest::gradgrad_ok([f](const auto& t) { return f(t[0]); }, {in}));
+  // The modules apply them.
+  EXPECT_EQ(nn::Hardtanh(-1.0, 2.0)(x).to_vector<double>(), nabla::hardtanh(x, -1.0, 2.0).to_vector<double>());
+  EXPECT_EQ(nn::ReLU6()(x).to_vector<double>(), nabla::relu6(x).to_vector<double>());
+  EXPECT_EQ(nn::Mish()(x).to_vector<double>(), nabla::mish(x).to_vector<double>());
+  EXPECT_EQ(nn::SELU()(x).to_vector<double>(), nabla::selu(x).to_vector<double>());
+  EXPECT_EQ(nn::LogSigmoid()(x).to_vector<double>(), nabla::log_sigmoid(x).to_vector<double>());
+  EXPECT_EQ(nn::Hardswish()(x).to_vector<double>(), nabla::hardswish(x).to_vector<double>());
+  EXPECT_EQ(nn::Hardsigmoid()(x).to_vector<double>(), nabla::hardsigmoid(x).to_vector<double>());
+  EXPECT_EQ(nn::Softsign()(x).to_vector<double>(), nabla::softsign(x).to_vector<double>());
+  EXPECT_EQ(nn::Hardtanh(-1.0, 2.0).name(), "Hardtanh(min_val=-1, max_val=2)");
+  EXPECT_EQ(nn::Mish().name(), "Mish()");
+  EXPECT_TRUE(throws_error([&] { nabla::hardtanh(x, 2.0, 1.0); }, {"hardtanh", "min_val", "2", "1"}));
+  EXPECT_TRUE(throws_error([] { nn::Hardtanh(1.0, -1.0); }, {"Hardtanh", "min_val"}));
+  EXPECT_TRUE(throws_error([] { nabla::mish(nabla::tensor(std::vector<std::int64_t>{1}, {1})); }, {"mish"}));
+}
+
 TEST(Activations, GeluValuesGradientAndGradcheck) {
   const std::vector<double> xs{-3.0, -1.0, -1e-3, 0.0, 0.5, 2.0};
   const Tensor x = nabla::tensor(std::vector<double>(xs), {6}, nabla::kFloat64).requires_grad_();

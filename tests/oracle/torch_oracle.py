@@ -198,6 +198,16 @@ OPS = {
     "atan2": lambda x, a: torch.atan2(x[0], x[1]),
     "hypot": lambda x, a: torch.hypot(x[0], x[1]),
     "gelu": lambda x, a: torch.nn.functional.gelu(x[0]),
+    "log_sigmoid": lambda x, a: torch.nn.functional.logsigmoid(x[0]),
+    "hardtanh": lambda x, a: torch.nn.functional.hardtanh(x[0], a["min"], a["max"]),
+    "relu6": lambda x, a: torch.nn.functional.relu6(x[0]),
+    # torch's own hardsigmoid backward multiplies by 1/6 rounded to float32 (3e-8 relative in
+    # float64); hardtanh(x + 3, 0, 6) / 6 is the same function with the same kinks, computed exactly.
+    "hardsigmoid": lambda x, a: torch.nn.functional.hardtanh(x[0] + 3, 0.0, 6.0) / 6,
+    "hardswish": lambda x, a: torch.nn.functional.hardswish(x[0]),
+    "selu": lambda x, a: torch.nn.functional.selu(x[0]),
+    "mish": lambda x, a: torch.nn.functional.mish(x[0]),
+    "softsign": lambda x, a: torch.nn.functional.softsign(x[0]),
     "leaky_relu": lambda x, a: torch.nn.functional.leaky_relu(x[0], a["slope"]),
     "elu": lambda x, a: torch.nn.functional.elu(x[0], a["alpha"]),
     "softplus": lambda x, a: torch.nn.functional.softplus(x[0], a["beta"], a["threshold"]),
@@ -449,6 +459,19 @@ def gen_unary():
         add_case(op, [plain(more[op](2, 3))], desc="hvp", order=2)
     add_case("elu", [plain(randn(2, 3))], {"alpha": 0.7}, desc="hvp", order=2)
     add_case("softplus", [plain(randn(2, 3))], {"beta": 1.5, "threshold": 20.0}, desc="hvp", order=2)
+    # More activations: random inputs spread over their pieces, and the kinks themselves (PyTorch's
+    # gradient at each end: hardtanh/relu6/hardsigmoid 0; hardswish -1/2 at -3 and 1 at 3).
+    for op in ["log_sigmoid", "relu6", "hardsigmoid", "hardswish", "selu", "mish", "softsign"]:
+        add_case(op, [plain(randn(*rshape(2)) * 4)], desc="2d")
+        add_case(op, [transposed(randn, [3, 4])], desc="transposed")
+    kinks = torch.tensor([-6.0, -3.0, -1.0, 0.0, 1.0, 3.0, 6.0, 7.0, -30.0, 30.0], dtype=DT)
+    for op in ["log_sigmoid", "relu6", "hardsigmoid", "hardswish", "selu", "mish", "softsign"]:
+        add_case(op, [plain(kinks.clone())], desc="kinks")
+    add_case("hardtanh", [plain(randn(3, 4) * 2)], {"min": -1.0, "max": 1.0}, desc="2d")
+    add_case("hardtanh", [plain(torch.tensor([-2.0, -0.5, 0.5, 2.0, -0.5, 2.5], dtype=DT))], {"min": -0.5, "max": 2.0},
+             desc="ends")
+    for op in ["log_sigmoid", "selu", "mish", "softsign", "hardswish"]:
+        add_case(op, [plain(randn(2, 3))], desc="hvp", order=2)
 
     add_case("clamp", [plain(randn(3, 4))], {"min": -0.5, "max": 0.5}, desc="2d")
     add_case("clamp", [plain(randn(2, 3, 4))], {"min": -1.0, "max": 0.25}, desc="3d")

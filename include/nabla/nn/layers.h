@@ -155,6 +155,66 @@ class Identity : public Module {
   std::string name() const override { return "Identity()"; }
 };
 
+/// log(sigmoid(x)), stably.
+class LogSigmoid : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "LogSigmoid()"; }
+};
+
+/// min(max(x, 0), 6).
+class ReLU6 : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "ReLU6()"; }
+};
+
+/// relu6(x + 3) / 6.
+class Hardsigmoid : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "Hardsigmoid()"; }
+};
+
+/// x · relu6(x + 3) / 6.
+class Hardswish : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "Hardswish()"; }
+};
+
+/// scale · elu(x, alpha) with the self-normalising constants.
+class SELU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "SELU()"; }
+};
+
+/// x · tanh(softplus(x)).
+class Mish : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "Mish()"; }
+};
+
+/// x / (1 + |x|).
+class Softsign : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override { return "Softsign()"; }
+};
+
+/// x clamped to [min_val, max_val] (gradient 1 strictly inside, else 0).
+class Hardtanh : public Module {
+ public:
+  explicit Hardtanh(double min_val = -1.0, double max_val = 1.0);
+  Tensor forward(const Tensor& x) override;
+  std::string name() const override;
+
+ private:
+  double min_, max_;
+};
+
 /// Modules applied one after another; children are named "0", "1", ...
 class Sequential : public Module {
  public:

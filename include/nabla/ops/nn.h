@@ -29,6 +29,24 @@ Tensor elu(const Tensor& x, double alpha = 1.0);
 /// log(1 + e^(beta·x)) / beta, and x itself where beta·x > threshold (as PyTorch, for stability);
 /// backward: sigmoid(beta·x), or 1 above the threshold. beta must be non-zero.
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+/// log(sigmoid(x)), computed as min(x, 0) - log1p(e^-|x|) (no overflow); backward sigmoid(-x).
+Tensor log_sigmoid(const Tensor& x);
+/// x clamped to [min_val, max_val] with PyTorch's gradient: 1 strictly inside, 0 at and beyond the
+/// ends (clamp passes it at the ends). min_val <= max_val.
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
+/// min(max(x, 0), 6) = hardtanh(x, 0, 6), as PyTorch's relu6 (gradient 0 at 0 and 6).
+Tensor relu6(const Tensor& x);
+/// relu6(x + 3) / 6 (gradient 1/6 strictly inside (-3, 3)), as torch's hardsigmoid.
+Tensor hardsigmoid(const Tensor& x);
+/// x · relu6(x + 3) / 6, with PyTorch's gradient: 0 below -3, x/3 + 1/2 on [-3, 3), 1 from 3 on.
+Tensor hardswish(const Tensor& x);
+/// scale · elu(x, alpha) with PyTorch's self-normalising constants (alpha 1.6732632423543772,
+/// scale 1.0507009873554805).
+Tensor selu(const Tensor& x);
+/// x · tanh(softplus(x)) (Mish).
+Tensor mish(const Tensor& x);
+/// x / (1 + |x|).
+Tensor softsign(const Tensor& x);
 /// Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1-p);
 /// identity when !training or p == 0. The mask comes from the seeded generator.
 Tensor dropout(const Tensor& x, double p, bool training = true);
