@@ -2,10 +2,12 @@
 // memory (no graph, no temporaries), and the learning-rate schedules.
 #include <nabla/optim/optim.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <nabla/autograd/grad_mode.h>
 #include <nabla/ops/arithmetic.h>
@@ -248,6 +250,34 @@ void RMSprop::update(std::size_t i, Tensor& param, const Tensor& grad) {
   });
 }
 
+// ---- Adagrad ----
+Adagrad::Adagrad(std::vector<Tensor> params, AdagradOptions options)
+    : Optimizer(std::move(params), options.lr_, "Adagrad"), options_(options) {
+  if (!(options.lr_decay_ >= 0) || !(options.weight_decay_ >= 0) || !(options.initial_accumulator_value_ >= 0) ||
+      !(options.eps_ >= 0))
+    throw Error(fmt::format("Adagrad: lr_decay, weight_decay, initial_accumulator_value and eps must be non-negative, "
+                            "got {}, {}, {} and {}",
+                            options.lr_decay_, options.weight_decay_, options.initial_accumulator_value_, options.eps_));
+}
+
+void Adagrad::update(std::size_t i, Tensor& param, const Tensor& grad) {
+  const auto& o = options_;
+  Tensor& sum_sq = slot("sum", i);
+  if (steps_[i] == 1 && o.initial_accumulator_value_ != 0) sum_sq.fill_(o.initial_accumulator_value_);
+  const double clr = lr() / (1 + static_cast<double>(steps_[i] - 1) * o.lr_decay_);
+  with_type(param, [&]<class T>() {
+    T* p = param.data_ptr<T>();
+    const T* g = grad.data_ptr<T>();
+    T* acc = sum_sq.data_ptr<T>();
+    const T wd = static_cast<T>(o.weight_decay_), eps = static_cast<T>(o.eps_), lr_t = static_cast<T>(clr);
+    for (std::int64_t k = 0; k < param.numel(); ++k) {
+      const T d = g[k] + wd * p[k];
+      acc[k] += d * d;
+      p[k] -= lr_t * d / (std::sqrt(acc[k]) + eps);
+    }
+  });
+}
+
 // ---- schedules ----
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer), base_lr_(optimizer.lr()) {}
 
@@ -283,6 +313,22 @@ LinearWarmup::LinearWarmup(Optimizer& optimizer, std::int64_t warmup, double sta
 double LinearWarmup::lr_at(std::int64_t count) const {
   if (count >= warmup_) return base_lr_;
   return base_lr_ * (start_factor_ + (1 - start_factor_) * static_cast<double>(count) / static_cast<double>(warmup_));
+}
+
+ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer), gamma_(gamma) {
+  if (!(gamma > 0) || !std::isfinite(gamma)) throw Error(fmt::format("ExponentialLR: gamma must be finite and positive, got {}", gamma));
+}
+double ExponentialLR::lr_at(std::int64_t count) const { return base_lr_ * std::pow(gamma_, static_cast<double>(count)); }
+
+MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma)
+    : LRScheduler(optimizer), milestones_(std::move(milestones)), gamma_(gamma) {
+  for (std::size_t k = 0; k < milestones_.size(); ++k)
+    if (milestones_[k] <= 0 || (k > 0 && milestones_[k] <= milestones_[k - 1]))
+      throw Error(fmt::format("MultiStepLR: milestones must be positive and increasing, got [{}]", fmt::join(milestones_, ", ")));
+}
+double MultiStepLR::lr_at(std::int64_t count) const {
+  const auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), count) - milestones_.begin();
+  return base_lr_ * std::pow(gamma_, static_cast<double>(passed));
 }
 
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm) {

@@ -29,6 +29,7 @@
 #include <nabla/ops/unary.h>
 #include <nabla/optim/optim.h>
 
+#include "nn/nn_test_util.h"
 #include "nn/torch_reference.h"
 
 namespace {
@@ -83,6 +84,7 @@ const std::map<std::string, Factory>& configs() {
   auto adam = [](AdamOptions o) -> Factory { return [o](auto p) { return std::make_unique<optim::Adam>(p, o); }; };
   auto adamw = [](AdamOptions o) -> Factory { return [o](auto p) { return std::make_unique<optim::AdamW>(p, o); }; };
   auto rms = [](RMSpropOptions o) -> Factory { return [o](auto p) { return std::make_unique<optim::RMSprop>(p, o); }; };
+  auto adagrad = [](optim::AdagradOptions o) -> Factory { return [o](auto p) { return std::make_unique<optim::Adagrad>(p, o); }; };
   static const std::map<std::string, Factory> table = {
       {"sgd", sgd(SGDOptions(0.1))},
       {"sgd_momentum", sgd(SGDOptions(0.05).momentum(0.9))},
@@ -100,6 +102,8 @@ const std::map<std::string, Factory>& configs() {
       {"rmsprop_centered", rms(RMSpropOptions(0.01).centered(true))},
       {"rmsprop_weight_decay", rms(RMSpropOptions(0.01).weight_decay(0.1))},
       {"rmsprop_all", rms(RMSpropOptions(0.005).alpha(0.9).eps(1e-6).momentum(0.5).centered(true).weight_decay(0.05))},
+      {"adagrad", adagrad(optim::AdagradOptions(0.05))},
+      {"adagrad_all", adagrad(optim::AdagradOptions(0.05).lr_decay(0.01).weight_decay(0.05).initial_accumulator_value(0.1).eps(1e-8))},
   };
   return table;
 }
@@ -266,6 +270,25 @@ TEST(ScheduleTorch, StepLR) {
   if (ref == nullptr) return;
   const json& want = ref->at("schedules").at("step_lr");
   expect_trace(lr_trace([](auto& o) { return optim::StepLR(o, 3, 0.5); }, want.size() - 1), want, "StepLR(3, 0.5)");
+}
+
+TEST(ScheduleTorch, ExponentialLRAndMultiStepLR) {
+  const json* ref = reference_or_fail();
+  if (ref == nullptr) return;
+  const json& e = ref->at("schedules").at("exponential_lr");
+  expect_trace(lr_trace([](auto& o) { return optim::ExponentialLR(o, 0.8); }, e.size() - 1), e, "ExponentialLR(0.8)");
+  const json& m = ref->at("schedules").at("multistep_lr");
+  expect_trace(lr_trace([](auto& o) { return optim::MultiStepLR(o, {2, 5, 6}, 0.3); }, m.size() - 1), m,
+               "MultiStepLR({2, 5, 6}, 0.3)");
+}
+
+TEST(Schedule, BadArgumentsAreNamed) {
+  Tensor p = nabla::tensor({0.0}, nabla::kFloat64).requires_grad_();
+  optim::SGD opt({p}, optim::SGDOptions(0.1));
+  EXPECT_TRUE(nabla::nntest::throws_error([&] { optim::MultiStepLR(opt, {3, 3}); }, {"MultiStepLR", "increasing", "[3, 3]"}));
+  EXPECT_TRUE(nabla::nntest::throws_error([&] { optim::ExponentialLR(opt, 0.0); }, {"ExponentialLR", "gamma", "0"}));
+  EXPECT_TRUE(nabla::nntest::throws_error([&] { optim::Adagrad({p}, optim::AdagradOptions(0.1).lr_decay(-1)); },
+                                          {"Adagrad", "lr_decay", "-1"}));
 }
 
 TEST(ScheduleTorch, CosineAnnealingLR) {

@@ -6,7 +6,7 @@ Usage: /usr/bin/python3 torch_optim_reference.py OUT.json   (Debian python3-torc
 Writes, all in float64:
   problem:    a fixed 2-layer regression net y ~ w2 . tanh(W1 x + b1) + b2 (data, initial parameters)
   optimizers: for each configuration, the parameters after 20 steps of torch.optim on that problem
-  schedules:  the learning rate after 0, 1, ... scheduler steps (StepLR, CosineAnnealingLR, LinearLR)
+  schedules:  the learning rate after 0, 1, ... scheduler steps (StepLR, ExponentialLR, MultiStepLR, CosineAnnealingLR, LinearLR)
   clipping:   gradients before/after torch.nn.utils.clip_grad_norm_ and the norm it returned
 The C++ test rebuilds each computation in nabla and compares.
 """
@@ -61,6 +61,9 @@ CONFIGS = {
     "rmsprop_weight_decay": (torch.optim.RMSprop, dict(lr=0.01, weight_decay=0.1)),
     "rmsprop_all": (torch.optim.RMSprop, dict(lr=0.005, alpha=0.9, eps=1e-6, momentum=0.5, centered=True,
                                                weight_decay=0.05)),
+    "adagrad": (torch.optim.Adagrad, dict(lr=0.05)),
+    "adagrad_all": (torch.optim.Adagrad, dict(lr=0.05, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1,
+                                              eps=1e-8)),
 }
 
 
@@ -96,6 +99,8 @@ def run_schedules():
     S = torch.optim.lr_scheduler
     return {
         "step_lr": lr_trace(lambda o: S.StepLR(o, step_size=3, gamma=0.5), 12),
+        "exponential_lr": lr_trace(lambda o: S.ExponentialLR(o, gamma=0.8), 10),
+        "multistep_lr": lr_trace(lambda o: S.MultiStepLR(o, milestones=[2, 5, 6], gamma=0.3), 10),
         "cosine": lr_trace(lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.001), 10),
         # Past T_max PyTorch's cosine rises again (it is periodic); recorded for the report.
         "cosine_past_t_max": lr_trace(lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.001), 15),

@@ -119,6 +119,28 @@ class RMSprop : public Optimizer {
   RMSpropOptions options_;
 };
 
+/// Options of Adagrad.
+struct AdagradOptions {
+  explicit AdagradOptions(double lr = 0.01) : lr_(lr) {}
+  AdagradOptions& lr_decay(double v) { lr_decay_ = v; return *this; }
+  AdagradOptions& weight_decay(double v) { weight_decay_ = v; return *this; }
+  AdagradOptions& initial_accumulator_value(double v) { initial_accumulator_value_ = v; return *this; }
+  AdagradOptions& eps(double v) { eps_ = v; return *this; }
+  double lr_, lr_decay_ = 0, weight_decay_ = 0, initial_accumulator_value_ = 0, eps_ = 1e-10;
+};
+
+/// Adagrad, as torch.optim.Adagrad: sum += g², p -= lr / (1 + (t - 1) lr_decay) · g / (sqrt(sum) + eps).
+class Adagrad : public Optimizer {
+ public:
+  Adagrad(std::vector<Tensor> params, AdagradOptions options);
+
+ protected:
+  void update(std::size_t i, Tensor& param, const Tensor& grad) override;
+
+ private:
+  AdagradOptions options_;
+};
+
 /// A learning-rate schedule: call step() once per epoch (or per iteration, as you define the unit);
 /// it sets the optimizer's lr to lr_at(steps taken).
 class LRScheduler {
@@ -169,6 +191,27 @@ class LinearWarmup : public LRScheduler {
  private:
   std::int64_t warmup_;
   double start_factor_;
+};
+
+/// lr = base · gamma^count.
+class ExponentialLR : public LRScheduler {
+ public:
+  ExponentialLR(Optimizer& optimizer, double gamma);
+  double lr_at(std::int64_t count) const override;
+
+ private:
+  double gamma_;
+};
+
+/// lr = base · gamma^(number of milestones <= count); milestones increasing, positive.
+class MultiStepLR : public LRScheduler {
+ public:
+  MultiStepLR(Optimizer& optimizer, std::vector<std::int64_t> milestones, double gamma = 0.1);
+  double lr_at(std::int64_t count) const override;
+
+ private:
+  std::vector<std::int64_t> milestones_;
+  double gamma_;
 };
 
 /// Scales all gradients so that their global L2 norm is at most max_norm; returns the norm before.
