@@ -213,11 +213,22 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
   });
 }
 
-Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
+Tensor relu6(const Tensor& x) {
+  detail::check_floating(x, "relu6");
+  return hardtanh(x, 0.0, 6.0);
+}
 
 Tensor hardsigmoid(const Tensor& x) {
-  detail::check_floating(x, "hardsigmoid");
-  return hardtanh(x + 3.0, 0.0, 6.0) / 6.0;
+  Tensor y = detail::unary_forward(x, "hardsigmoid", [](auto v) {
+    using T = decltype(v);
+    return v <= T(-3) ? T(0) : (v >= T(3) ? T(1) : (v + T(3)) / T(6));  // NaN stays NaN
+  });
+  // 1/6 strictly inside (-3, 3), as PyTorch; x itself is compared (x + 3 may round to 6 below 3).
+  return record("hardsigmoid", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
+    const Tensor x = c.saved(0).detach();
+    const Tensor inside = mul(gt(x, scalar_like(x, -3.0)), lt(x, scalar_like(x, 3.0)));
+    return {where(inside, g / 6.0, scalar_like(g, 0.0))};
+  });
 }
 
 Tensor hardswish(const Tensor& x) {
@@ -225,17 +236,20 @@ Tensor hardswish(const Tensor& x) {
     using T = decltype(v);
     return v * std::min(std::max(v + T(3), T(0)), T(6)) / T(6);
   });
-  // PyTorch's: 0 below -3, x / 3 + 1/2 on [-3, 3) (so -1/2 at -3), 1 from 3 on.
+  // PyTorch's: 0 below -3, x / 3 + 1/2 on [-3, 3) (so -1/2 at -3), 1 from 3 on, NaN at NaN; its
+  // own derivative 1/3 strictly inside (-3, 3) only (a constant -1/2 at -3 itself).
   return record("hardswish", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
     const Tensor x = c.saved(0);
     const Tensor xd = x.detach();
+    const Tensor middle = where(eq(xd, scalar_like(xd, -3.0)), scalar_like(x, -0.5), x / 3.0 + 0.5);
     const Tensor slope = where(lt(xd, scalar_like(xd, -3.0)), scalar_like(x, 0.0),
-                               where(lt(xd, scalar_like(xd, 3.0)), x / 3.0 + 0.5, scalar_like(x, 1.0)));
+                               where(ge(xd, scalar_like(xd, 3.0)), scalar_like(x, 1.0), middle));
     return {g * slope};
   });
 }
 
 Tensor selu(const Tensor& x) {
+  detail::check_floating(x, "selu");
   constexpr double kAlpha = 1.6732632423543772848170429916717;
   constexpr double kScale = 1.0507009873554804934193349852946;
   return elu(x, kAlpha) * kScale;

@@ -356,9 +356,8 @@ Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim) {
   if (std::isnan(p)) throw Error("norm: p must be a number (any real, inf or -inf), got nan");
   const auto d = detail::wrap_dim(dim, x.dim(), "norm");
   const bool inf = std::isinf(p);
-  if (inf && x.dim() > 0 && x.shape()[d] == 0)
-    throw Error(fmt::format("norm: the {}inf-norm of an empty dim (dim {} of shape {}) is undefined", p < 0 ? "-" : "",
-                            dim, x.shape_string()));
+  if ((inf || p < 0) && x.dim() > 0 && x.shape()[d] == 0)  // max, min or a sum of infinities over nothing
+    throw Error(fmt::format("norm: the {}-norm of an empty dim (dim {} of shape {}) is undefined", p, dim, x.shape_string()));
   // The value from the detached input; the backward below is PyTorch's, written with ops.
   Tensor out;
   {
@@ -378,19 +377,24 @@ Tensor norm(const Tensor& x, double p, std::int64_t dim, bool keepdim) {
     if (p == 1.0) return {sign(x) * gu};
     if (inf) {  // shared by the elements whose |x| is the norm (the largest, or for -inf the smallest)
       const Tensor winners = eq(abs(x), n);
-      return {sign(x) * winners / sum(winners, d, true) * gu};
+      const Tensor count = sum(winners, d, true);  // 0 where the norm is NaN: then no gradient (as PyTorch)
+      const Tensor zc = scalar_like(count, 0.0);
+      return {where(eq(count, zc), zc, sign(x) * winners / count) * gu};
     }
     const Tensor zero = scalar_like(n, 0.0);
-    const Tensor scale = where(eq(n, zero), zero, gu / (p == 2.0 ? n : pow(n, p - 1.0)));
-    if (p == 2.0) return {x * scale};
-    // |x|^(p-1) is inf at x = 0 for p < 1: there the gradient is 0 (as PyTorch), not 0 · inf.
+    if (p == 2.0) return {x * where(eq(n, zero), zero, gu / n)};
+    // sign(x) (|x| / n)^(p-1), one power: apart, |x|^(p-1) and n^(p-1) can overflow float32 where
+    // their quotient does not (p < 0). At x = 0 with p < 1 the power is inf: the gradient there is
+    // 0 (as PyTorch), not 0 · inf; and a zero norm has gradient 0.
     const Tensor zx = scalar_like(x, 0.0);
-    return {where(eq(x, zx), zx, sign(x) * pow(abs(x), p - 1.0)) * scale};
+    const Tensor safe_n = where(eq(n, zero), scalar_like(n, 1.0), n);
+    const Tensor ratio = where(eq(x, zx), zx, sign(x) * pow(abs(x) / safe_n, p - 1.0));
+    return {where(eq(n, zero), zero, gu) * ratio};
   });
 }
 
 Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
-  if (std::isinf(p)) check_nonempty_dims(x, dims, "norm", p > 0 ? "inf-norm" : "-inf-norm");
+  if (std::isinf(p) || p < 0) check_nonempty_dims(x, dims, "norm", fmt::format("{}-norm", p).c_str());
   return reduce_over_dims(x, dims, keepdim, "norm", [p](const Tensor& t, std::int64_t d, bool k) { return norm(t, p, d, k); });
 }
 

@@ -260,6 +260,17 @@ TEST(Activations, MoreActivationsValuesKinksAndGradcheck) {
   EXPECT_TRUE(throws_error([&] { nabla::hardtanh(x, 2.0, 1.0); }, {"hardtanh", "min_val", "2", "1"}));
   EXPECT_TRUE(throws_error([] { nn::Hardtanh(1.0, -1.0); }, {"Hardtanh", "min_val"}));
   EXPECT_TRUE(throws_error([] { nabla::mish(nabla::tensor(std::vector<std::int64_t>{1}, {1})); }, {"mish"}));
+  EXPECT_TRUE(throws_error([] { nabla::relu6(nabla::tensor(std::vector<std::int64_t>{1}, {1})); }, {"relu6"}));
+  EXPECT_TRUE(throws_error([] { nabla::selu(nabla::tensor(std::vector<std::int64_t>{1}, {1})); }, {"selu"}));
+  // NaN: hardswish's gradient is NaN (as PyTorch), not a branch's constant.
+  EXPECT_TRUE(std::isnan(grad_of([](const Tensor& t) { return nabla::hardswish(t); }, {std::nan("")})[0]));
+  // hardsigmoid compares x itself: just below 3, x + 3 rounds to 6 but the gradient is still 1/6.
+  const double below = std::nextafter(3.0, 0.0);
+  EXPECT_EQ(grad_of([](const Tensor& t) { return nabla::hardsigmoid(t); }, {below, -below}), (std::vector<double>{1.0 / 6, 1.0 / 6}));
+  // Second derivatives at hardswish's kinks: 1/3 strictly inside (-3, 3), 0 at -3 and 3 (as PyTorch).
+  Tensor k = nabla::tensor({-3.0, 0.0, 3.0}, nabla::kFloat64).requires_grad_();
+  const auto g1 = nabla::autograd::grad({nabla::sum(nabla::hardswish(k))}, {k}, {}, true, true);
+  EXPECT_EQ(nabla::autograd::grad({nabla::sum(g1[0])}, {k})[0].to_vector<double>(), (std::vector<double>{0, 1.0 / 3, 0}));
 }
 
 TEST(Activations, GeluValuesGradientAndGradcheck) {

@@ -799,6 +799,21 @@ TEST(Reduction, NormOfOrderZeroNegativeAndMinusInf) {
   EXPECT_EQ(hw.item<double>(), 0.0);
   hw.backward();
   EXPECT_EQ(w.grad().to_vector<double>(), (std::vector<double>{0, 0, 0, 0}));
+  // A NaN makes the ±inf norm NaN, and then no element is the winner: gradient 0 (as PyTorch), not 0/0.
+  for (double p : {kInf, -kInf}) {
+    Tensor q = tensor({std::nan(""), 1.0}, kFloat64).requires_grad_();
+    const Tensor nq = norm(q, p);
+    EXPECT_TRUE(std::isnan(nq.item<double>()));
+    nq.backward();
+    EXPECT_EQ(q.grad().to_vector<double>(), (std::vector<double>{0, 0})) << p;
+  }
+  // float32 with p < 0: |x|^(p-1) and n^(p-1) overflow apart; their quotient (the gradient) does not.
+  Tensor f = tensor(std::vector<float>{1e-10f, 2e-10f}, {2}).requires_grad_();
+  norm(f, -3.0).backward();
+  const double nf = std::pow(std::pow(1e-10, -3.0) + std::pow(2e-10, -3.0), -1.0 / 3.0);
+  const auto gf = f.grad().to_vector<double>();
+  EXPECT_NEAR(gf[0], std::pow(1e-10 / nf, -4.0), 1e-5);
+  EXPECT_NEAR(gf[1], std::pow(2e-10 / nf, -4.0), 1e-5);
   manual_seed(46);
   for (double p : {-1.0, -2.5, -kInf})
     EXPECT_TRUE(grad_ok([p](const auto& in) { return norm(in[0], p, 1); }, {leaf({2, 4})})) << p;
@@ -811,6 +826,8 @@ TEST(Reduction, VarNormCumsumErrorsNameTheOp) {
   EXPECT_TRUE(throws_error([&] { var(x, 3, 1.0); }, {"var", "dim 3"}));
   EXPECT_TRUE(throws_error([&] { norm(x, std::nan("")); }, {"norm", "p", "nan"}));
   EXPECT_TRUE(throws_error([&] { norm(zeros({0}, kFloat64), -kInf, 0); }, {"norm", "-inf-norm", "empty"}));
+  EXPECT_TRUE(throws_error([&] { norm(zeros({0, 3}, kFloat64), -1.0, 0); }, {"norm", "-1-norm", "empty"}));  // as torch
+  EXPECT_TRUE(throws_error([&] { norm(zeros({0, 3}, kFloat64), -1.0, Shape{0, 1}); }, {"norm", "-1-norm", "empty"}));
   EXPECT_TRUE(throws_error([&] { cumsum(x, 1); }, {"cumsum", "dim 1"}));
   EXPECT_TRUE(throws_error([&] { cumsum(tensor(std::vector<std::int64_t>{1}, {1}, kInt64), 0); }, {"cumsum"}));
   EXPECT_TRUE(throws_error([&] { cumprod(x, -2); }, {"cumprod", "dim -2"}));

@@ -36,7 +36,7 @@ Tensor log_sigmoid(const Tensor& x);
 Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
 /// min(max(x, 0), 6) = hardtanh(x, 0, 6), as PyTorch's relu6 (gradient 0 at 0 and 6).
 Tensor relu6(const Tensor& x);
-/// relu6(x + 3) / 6 (gradient 1/6 strictly inside (-3, 3)), as torch's hardsigmoid.
+/// relu6(x + 3) / 6 (gradient 1/6 strictly inside (-3, 3), comparing x itself), as torch's hardsigmoid.
 Tensor hardsigmoid(const Tensor& x);
 /// x · relu6(x + 3) / 6, with PyTorch's gradient: 0 below -3, x/3 + 1/2 on [-3, 3), 1 from 3 on.
 Tensor hardswish(const Tensor& x);
