@@ -398,26 +398,30 @@ Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
   return reduce_over_dims(x, dims, keepdim, "norm", [p](const Tensor& t, std::int64_t d, bool k) { return norm(t, p, d, k); });
 }
 
-// ---- cumulative sum ----
+// ---- cumulative sum (and the running scan cumprod shares) ----
 
 namespace {
-// Running sums along dim, from the front (or from the back: cumsum's adjoint), in double for float.
-template <bool FromBack>
-Tensor cumsum_forward(const Tensor& x, std::int64_t d) {
-  const Tensor xc = detail::dense(x);
-  Tensor out = detail::make_empty(x.shape(), x.dtype());
-  const auto split = detail::split_at(x.shape(), d);
-  detail::dispatch_floating(x.dtype(), "cumsum", [&]<class T>() {
-    const T* in = xc.data_ptr<T>();
+// The running scan s[i] = h[i] + f s[i-1] along dim d, from the front or (Reverse) from the back,
+// in double for float32, no graph. The factor f is 1 without x (cumsum), else x[i] going forward
+// and x[i+1] going back (the scans of cumprod, below); the first step has none.
+template <bool Reverse>
+Tensor running_scan(const Tensor& h, const Tensor& x, std::int64_t d, const char* op) {
+  const Tensor hc = detail::dense(h), xc = x.defined() ? detail::dense(x) : Tensor();
+  Tensor out = detail::make_empty(h.shape(), h.dtype());
+  const auto split = detail::split_at(h.shape(), d);
+  detail::dispatch_floating(h.dtype(), op, [&]<class T>() {
+    const T* hp = hc.data_ptr<T>();
+    const T* xp = xc.defined() ? xc.data_ptr<T>() : nullptr;
     T* o = out.data_ptr<T>();
     for (std::int64_t a = 0; a < split.outer; ++a)
       for (std::int64_t b = 0; b < split.inner; ++b) {
         const std::int64_t base = a * split.n * split.inner + b;
-        double total = 0.0;
+        double s = 0.0;
         for (std::int64_t k = 0; k < split.n; ++k) {
-          const std::int64_t i = base + (FromBack ? split.n - 1 - k : k) * split.inner;
-          total += static_cast<double>(in[i]);
-          o[i] = static_cast<T>(total);
+          const std::int64_t i = base + (Reverse ? split.n - 1 - k : k) * split.inner;
+          const double factor = xp == nullptr || k == 0 ? 1.0 : static_cast<double>(xp[Reverse ? i + split.inner : i]);
+          s = static_cast<double>(hp[i]) + factor * s;
+          o[i] = static_cast<T>(s);
         }
       }
   });
@@ -426,7 +430,7 @@ Tensor cumsum_forward(const Tensor& x, std::int64_t d) {
 
 // The running sum from the back, recorded (its adjoint is the running sum from the front).
 Tensor reverse_cumsum(const Tensor& g, std::int64_t d) {
-  return record("reverse_cumsum", cumsum_forward<true>(g, d), {g}, {}, [d](const BackwardContext&, const Tensor& gg) -> Grads {
+  return record("reverse_cumsum", running_scan<true>(g, Tensor(), d, "cumsum"), {g}, {}, [d](const BackwardContext&, const Tensor& gg) -> Grads {
     return {cumsum(gg, d)};
   });
 }
@@ -435,7 +439,7 @@ Tensor reverse_cumsum(const Tensor& g, std::int64_t d) {
 Tensor cumsum(const Tensor& x, std::int64_t dim) {
   detail::check_floating(x, "cumsum");
   const auto d = detail::wrap_dim(dim, x.dim(), "cumsum");
-  return record("cumsum", cumsum_forward<false>(x, d), {x}, {}, [d](const BackwardContext&, const Tensor& g) -> Grads {
+  return record("cumsum", running_scan<false>(x, Tensor(), d, "cumsum"), {x}, {}, [d](const BackwardContext&, const Tensor& g) -> Grads {
     return {reverse_cumsum(g, d)};
   });
 }
@@ -453,32 +457,6 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
 // entering. Each scan's backward is made of the two scans, so every order is differentiable.
 
 namespace {
-// The scan's values (no graph), in double for float32.
-template <bool Reverse>
-Tensor scan_values(const Tensor& h, const Tensor& x, std::int64_t d) {
-  const Tensor hc = detail::dense(h), xc = detail::dense(x);
-  Tensor out = detail::make_empty(x.shape(), x.dtype());
-  const auto split = detail::split_at(x.shape(), d);
-  detail::dispatch_floating(x.dtype(), "cumprod", [&]<class T>() {
-    const T* hp = hc.data_ptr<T>();
-    const T* xp = xc.data_ptr<T>();
-    T* o = out.data_ptr<T>();
-    for (std::int64_t a = 0; a < split.outer; ++a)
-      for (std::int64_t b = 0; b < split.inner; ++b) {
-        const std::int64_t base = a * split.n * split.inner + b;
-        double s = 0.0;
-        for (std::int64_t k = 0; k < split.n; ++k) {
-          const std::int64_t i = base + (Reverse ? split.n - 1 - k : k) * split.inner;
-          // The factor is x[i] going forward, x[i + 1] going back; the first step has none.
-          const double factor = k == 0 ? 0.0 : static_cast<double>(xp[Reverse ? i + split.inner : i]);
-          s = static_cast<double>(hp[i]) + factor * s;
-          o[i] = static_cast<T>(s);
-        }
-      }
-  });
-  return out;
-}
-
 // t moved one step up dim d: out[0] = 0, out[i] = t[i - 1].
 Tensor shift_up(const Tensor& t, std::int64_t d) {
   const std::int64_t n = t.dim() == 0 ? 1 : t.shape()[d];
@@ -490,7 +468,7 @@ Tensor shift_up(const Tensor& t, std::int64_t d) {
 
 template <bool Reverse>
 Tensor scan(const Tensor& h, const Tensor& x, std::int64_t d) {
-  Tensor out = scan_values<Reverse>(h, x, d);
+  Tensor out = running_scan<Reverse>(h, x, d, "cumprod");
   return record(Reverse ? "scan_reverse" : "scan_forward", out, {h, x}, {x, out},
                 [d](const BackwardContext& c, const Tensor& u) -> Grads {
                   const Tensor x = c.saved(0), s = c.saved(1);
