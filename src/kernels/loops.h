@@ -12,9 +12,15 @@
 
 namespace nabla::detail {
 
+/// Throws unless t is defined, naming the op (a method of an undefined tensor would fail in a
+/// metadata getter that cannot name it).
+inline void check_defined(const Tensor& t, const char* op) {
+  if (!t.defined()) throw Error(fmt::format("{}: got an undefined tensor", op));
+}
+
 /// Throws unless t is float32 or float64, naming the op.
 inline void check_floating(const Tensor& t, const char* op) {
-  if (!t.defined()) throw Error(fmt::format("{}: got an undefined tensor", op));
+  check_defined(t, op);
   if (!is_floating(t.dtype()))
     throw Error(fmt::format("{}: expected a float32 or float64 tensor, got {} (shape {})", op, dtype_name(t.dtype()),
                             t.shape_string()));

@@ -198,6 +198,15 @@ Tensor log_sigmoid(const Tensor& x) {
   });
 }
 
+namespace {
+// g where lo < x < hi (strictly), else 0: the gradient of the clamping activations, PyTorch's at
+// their ends. x is compared as is (not x shifted, which may round onto an end).
+Tensor pass_strictly_inside(const Tensor& g, const Tensor& x, double lo, double hi) {
+  const Tensor xd = x.detach();
+  return where(mul(gt(xd, scalar_like(xd, lo)), lt(xd, scalar_like(xd, hi))), g, scalar_like(g, 0.0));
+}
+}  // namespace
+
 Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
   detail::check_floating(x, "hardtanh");
   if (!(min_val <= max_val))
@@ -207,9 +216,7 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
     return v < T(min_val) ? T(min_val) : (v > T(max_val) ? T(max_val) : v);  // NaN stays NaN
   });
   return record("hardtanh", y, {x}, {x}, [min_val, max_val](const BackwardContext& c, const Tensor& g) -> Grads {
-    const Tensor x = c.saved(0).detach();
-    const Tensor inside = mul(gt(x, scalar_like(x, min_val)), lt(x, scalar_like(x, max_val)));
-    return {where(inside, g, scalar_like(g, 0.0))};
+    return {pass_strictly_inside(g, c.saved(0), min_val, max_val)};
   });
 }
 
@@ -225,9 +232,7 @@ Tensor hardsigmoid(const Tensor& x) {
   });
   // 1/6 strictly inside (-3, 3), as PyTorch; x itself is compared (x + 3 may round to 6 below 3).
   return record("hardsigmoid", y, {x}, {x}, [](const BackwardContext& c, const Tensor& g) -> Grads {
-    const Tensor x = c.saved(0).detach();
-    const Tensor inside = mul(gt(x, scalar_like(x, -3.0)), lt(x, scalar_like(x, 3.0)));
-    return {where(inside, g / 6.0, scalar_like(g, 0.0))};
+    return {pass_strictly_inside(g / 6.0, c.saved(0), -3.0, 3.0)};
   });
 }
 
@@ -496,14 +501,14 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction
 Tensor binary_cross_entropy(const Tensor& probs, const Tensor& target, Reduction reduction) {
   const char* op = "binary_cross_entropy";
   check_loss_operands(probs, target, op, "probs");
-  {
-    const Tensor p = probs.detach().to(kFloat64).contiguous();
-    const double* v = p.data_ptr<double>();
+  detail::dispatch_floating(probs.dtype(), op, [&]<class T>() {  // read in place, not copied
+    const Tensor p = detail::dense(probs);
+    const T* v = p.data_ptr<T>();
     for (std::int64_t i = 0; i < p.numel(); ++i)
-      if (!(v[i] >= 0.0 && v[i] <= 1.0))
+      if (!(v[i] >= T(0) && v[i] <= T(1)))
         throw Error(fmt::format("{}: probabilities must lie in [0, 1], got {} at flat index {} (on logits use "
                                 "binary_cross_entropy_with_logits)", op, v[i], i));
-  }
+  });
   // -(t log p + (1 - t) log(1 - p)), each log at least -100 (PyTorch's clamp): finite at p = 0 and 1.
   Tensor per = detail::dispatch_floating(probs.dtype(), op, [&]<class T>() {
     return detail::map_binary<T>(probs, target, probs.shape(), [](T p, T t) {

@@ -1,8 +1,8 @@
 // Rearranging elements: flip, roll, repeat, tril/triu, split/chunk. flip and roll move whole rows
 // along a dim (index_select's copy), and each backward is the inverse move of the gradient; repeat
-// is a broadcast view copied out, so its backward sums the tiles; tril/triu keep one triangle with
-// where (a zeroed element gets no gradient, and an inf there does not become NaN); split and chunk
-// are narrow views.
+// is a broadcast view copied out, so its backward sums the tiles; tril/triu zero the other
+// triangle, and their backward takes the same triangle of the gradient (a zeroed element gets
+// none, and an inf there does not become NaN); split and chunk are narrow views.
 #include <algorithm>
 #include <cstring>
 
@@ -15,14 +15,11 @@
 
 namespace nabla {
 using detail::BackwardContext;
+using detail::check_defined;
 using detail::record;
 using Grads = std::vector<Tensor>;
 
 namespace {
-void check_defined(const Tensor& t, const char* op) {
-  if (!t.defined()) throw Error(fmt::format("{}: got an undefined tensor", op));
-}
-
 // dims wrapped against t's rank; with `once`, a dim named twice is refused.
 Shape wrap_dims(const Tensor& t, const Shape& dims, const char* op, bool once) {
   Shape out;

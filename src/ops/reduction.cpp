@@ -287,7 +287,7 @@ double variance_denominator(const Tensor& x, std::int64_t d, double correction, 
 }
 
 // Σ (x - mean)² / denominator over dim d, in two passes (no cancellation of large sums) and in
-// double: a float32 square overflows beyond |x| ≈ 1.8e19 (PyTorch accumulates in double too).
+// double: a float32 square overflows beyond |x| ≈ 1.8e19.
 // No graph: var and std record their own backward.
 Tensor variance_in_double(const Tensor& x, std::int64_t d, double denominator, bool keepdim) {
   NoGradGuard no_grad;

@@ -76,11 +76,7 @@ bool view_strides(const Shape& shape, const Shape& strides, const Shape& new_sha
   return view_d == -1;
 }
 
-// Views are methods of the tensor, so an undefined tensor would otherwise fail in a metadata getter
-// that cannot name the op.
-void check_defined(const Tensor& x, const char* op) {
-  if (!x.defined()) throw Error(fmt::format("{}: got an undefined tensor", op));
-}
+using detail::check_defined;
 
 Tensor view_impl(const Tensor& x, const Shape& shape, const char* op, bool copy_if_needed) {
   check_defined(x, op);
