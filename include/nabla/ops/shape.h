@@ -26,7 +26,8 @@ Tensor scatter_add(const Tensor& t, std::int64_t dim, const Tensor& index, const
 /// Rows of a num_classes-wide identity for int64 labels, in dtype.
 Tensor one_hot(const Tensor& labels, std::int64_t num_classes, DType dtype = kFloat32);
 
-// ---- rearranging (copies; each backward rearranges the gradient back) ----
+// ---- rearranging: flip, roll, repeat, tril/triu copy (each backward rearranges the gradient
+// back); split and chunk are views ----
 
 /// The elements in reverse order along each of dims (each dim once), as torch.flip.
 Tensor flip(const Tensor& t, const Shape& dims);
