@@ -1,5 +1,7 @@
 // libtorch (PyTorch C++ frontend) side of the benchmarks: the same training epoch as bench/torch_train.py
 // and the same per-op autograd overhead as tiny_op_overhead in bench/kernels_bench.cpp, without Python.
+// Its learning rate is constant (torch_train.py and nabla train anneal the CNN's along a cosine, outside
+// the timed step): its epoch times compare, its CNN accuracy after several epochs does not.
 // Usage: libtorch_bench train --model mlp|cnn --epochs N --threads T [--hidden 256,128] [--batch 64]
 //                             [--lr 0.01] [--momentum 0.9] [--seed 0] [--data DIR]
 //        libtorch_bench per-op [--threads T] [--repeats R]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Training-epoch benchmark, nabla vs PyTorch (Python) vs libtorch (C++ frontend) side by side in one run:
 # the default MLP and CNN of `nabla train` on Fashion-MNIST, batch 64, SGD lr 0.01 momentum 0.9, at 1 and
-# 2 threads. Each cell is the median epoch_seconds (training steps only, data loading excluded) of REPEATS
-# one-epoch runs. Usage: bench/run_training.sh [REPEATS] [MODELS...]   (defaults: 3, mlp cnn)
+# 2 threads (the CNN's cosine learning-rate schedule, nabla's and torch_train.py's default, sets the rate
+# outside the timed step; libtorch_bench keeps it constant). Each cell is the median epoch_seconds
+# (training steps only, data loading excluded) of REPEATS one-epoch runs. Usage: bench/run_training.sh [REPEATS] [MODELS...]   (defaults: 3, mlp cnn)
 # Rows: model threads nabla_s torch_s libtorch_s nabla/torch nabla/libtorch; the libtorch cells are `-`
 # when bench/libtorch_bench is not built (Torch not found: Debian libtorch-dev).
 # PyTorch and libtorch run with OMP_WAIT_POLICY=PASSIVE: with OpenMP's default spin-waiting, their

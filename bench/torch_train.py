@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """PyTorch side of the training benchmark: the same model, data, optimizer and batch as `nabla train`.
 
-Usage: torch_train.py --model mlp|cnn --epochs N --threads T [--data DIR] [--seed S]
+Usage: torch_train.py --model mlp|cnn --epochs N --threads T [--data DIR] [--seed S] [--augment none|flip]
+                      [--schedule constant|cosine]
 Prints one line per epoch: `epoch E train_loss L train_acc A test_loss L test_acc A epoch_seconds S`,
 where epoch_seconds counts the training steps only (data loading excluded), as nabla does.
 """
@@ -72,7 +73,13 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--raw-pixels", action="store_true", help="pixels in [0, 1], not standardised")
+    p.add_argument("--augment", choices=["none", "flip"],
+                   help="training-batch augmentation, as nabla train's")
+    p.add_argument("--schedule", choices=["constant", "cosine"],
+                   help="learning rate per step, as nabla train's (default: cosine for cnn, constant for mlp)")
     a = p.parse_args()
+    augment = a.augment or "none"
+    schedule = a.schedule or ("cosine" if a.model == "cnn" else "constant")
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     xtr = torch.from_numpy(read_idx(find(a.data, "train-images-idx3-ubyte")).astype(np.float32) / 255.0).unsqueeze(1)
@@ -87,14 +94,21 @@ def main():
     opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum)
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(a.seed)
+    flips = torch.Generator().manual_seed(a.seed + 1)  # apart from the shuffle, as nabla's (on or off, same orders)
     n = xtr.shape[0]
+    steps = a.epochs * ((n + a.batch - 1) // a.batch)
+    # cosine: annealed from --lr to 0 over every step of the run, stepped after each batch
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if schedule == "cosine" else None
     for epoch in range(1, a.epochs + 1):
         order = torch.randperm(n, generator=gen)
         model.train()
         seconds, loss_sum, correct = 0.0, 0.0, 0
         for start in range(0, n, a.batch):
             idx = order[start:start + a.batch]
-            x, y = xtr[idx], ytr[idx]
+            x, y = xtr[idx], ytr[idx]  # copies: flipping them leaves the data set alone
+            if augment == "flip":  # each image mirrored left to right with probability 1/2, as nabla train
+                mirrored = torch.rand(len(idx), generator=flips) < 0.5
+                x[mirrored] = x[mirrored].flip(-1)
             t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             out = model(x)
@@ -102,6 +116,8 @@ def main():
             loss.backward()
             opt.step()
             seconds += time.perf_counter() - t0
+            if sched is not None:
+                sched.step()
             loss_sum += loss.item() * len(idx)
             correct += (out.argmax(1) == y).sum().item()
         model.eval()

@@ -1,8 +1,11 @@
-// Standardize: one pass for the mean, one for the variance, one to apply.
+// Standardize: one pass for the mean, one for the variance, one to apply. RandomHorizontalFlip:
+// one draw per image, then each chosen image's rows reversed in place.
 #include <nabla/data/transforms.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -106,6 +109,48 @@ void Standardize::apply_(Tensor& images) const {
                             images.shape_string()));
   standardize_into(*this, images, images);
   images.bump_version();
+}
+
+namespace {
+template <class T>
+std::int64_t flip_typed(Tensor& batch, double p, std::mt19937_64& rng) {
+  const std::int64_t images = batch.shape()[0], width = batch.shape().back();
+  const std::int64_t per_image = images == 0 ? 0 : batch.numel() / images;
+  const std::int64_t rows = width == 0 ? 0 : per_image / width;
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  T* data = batch.data_ptr<T>();
+  std::int64_t flipped = 0;
+  for (std::int64_t i = 0; i < images; ++i) {
+    if (!(uniform(rng) < p)) continue;  // one draw per image, flipped or not, so the stream never shifts
+    ++flipped;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      T* row = data + i * per_image + r * width;
+      std::reverse(row, row + width);
+    }
+  }
+  return flipped;
+}
+}  // namespace
+
+std::int64_t RandomHorizontalFlip::apply_(Tensor& batch, std::mt19937_64& rng) const {
+  constexpr const char* op = "RandomHorizontalFlip::apply_";
+  if (!(p >= 0.0 && p <= 1.0))
+    throw Error(fmt::format("{}: probability p = {}; valid: a probability in [0, 1]", op, p));
+  check_floating(batch, op);
+  if (batch.dim() < 2)
+    throw Error(fmt::format("{}: batch of shape {} has no image width; valid: [N, ..., W], images along the first dim "
+                            "and their width along the last",
+                            op, batch.shape_string()));
+  if (!batch.is_contiguous())
+    throw Error(fmt::format("{}: batch {} is not contiguous (valid: contiguous; call .contiguous() first)", op,
+                            batch.shape_string()));
+  if (batch.requires_grad())
+    throw Error(fmt::format("{}: batch {} requires gradients; augment data before making it a leaf", op,
+                            batch.shape_string()));
+  const std::int64_t flipped =
+      batch.dtype() == kFloat32 ? flip_typed<float>(batch, p, rng) : flip_typed<double>(batch, p, rng);
+  if (flipped > 0) batch.bump_version();
+  return flipped;
 }
 
 }  // namespace nabla::data

@@ -1,7 +1,8 @@
 // data::Standardize: fit (mean and population std over every element), the copying and the
-// in-place application, the statistics of Fashion-MNIST, and every error.
+// in-place application, the statistics of Fashion-MNIST, and every error; data::RandomHorizontalFlip.
 #include <cmath>
 #include <filesystem>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -141,4 +142,87 @@ TEST(Standardize, Errors) {
   const std::string grad = error_of([&] { data::Standardize{0.5, 2.0}.apply_(leaf); });
   EXPECT_NE(grad.find("require gradients"), std::string::npos) << grad;
   EXPECT_NE(grad.find("[2]"), std::string::npos) << grad;
+}
+
+// RandomHorizontalFlip: which images it mirrors follows the generator (one draw per image), a
+// mirrored image has every row reversed, the others are untouched.
+TEST(RandomHorizontalFlip, MirrorsTheImagesItDrawsAndLeavesTheRest) {
+  for (nabla::DType dtype : {nabla::kFloat32, nabla::kFloat64}) {
+    constexpr std::int64_t n = 200, rows = 3, width = 5;
+    std::vector<double> values(n * rows * width);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i);
+    Tensor batch = nabla::tensor(values, {n, 1, rows, width}, dtype);
+    const std::uint64_t before = batch.version();
+    std::mt19937_64 rng(42);
+    const std::int64_t flipped = data::RandomHorizontalFlip{}.apply_(batch, rng);
+    // The draws, repeated independently: image i is mirrored when its uniform is below 1/2.
+    std::mt19937_64 again(42);
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    const std::vector<double> out = batch.to_vector<double>();
+    std::int64_t expected = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const bool mirrored = uniform(again) < 0.5;
+      expected += mirrored;
+      for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t c = 0; c < width; ++c) {
+          const std::int64_t from = (i * rows + r) * width + (mirrored ? width - 1 - c : c);
+          ASSERT_EQ(out[(i * rows + r) * width + c], values[from]) << "image " << i << " row " << r << " col " << c;
+        }
+    }
+    EXPECT_EQ(flipped, expected);
+    EXPECT_GT(flipped, 70);  // about half of 200
+    EXPECT_LT(flipped, 130);
+    EXPECT_GT(batch.version(), before);
+  }
+}
+
+TEST(RandomHorizontalFlip, ProbabilityZeroAndOneAndTheSameSeedTwice) {
+  const std::vector<float> values{1, 2, 3, 4, 5, 6};
+  Tensor none = nabla::tensor(values, {3, 2});
+  std::mt19937_64 rng(7);
+  EXPECT_EQ(data::RandomHorizontalFlip{0.0}.apply_(none, rng), 0);
+  EXPECT_EQ(none.to_vector<float>(), values);
+  Tensor all = nabla::tensor(values, {3, 2});
+  EXPECT_EQ(data::RandomHorizontalFlip{1.0}.apply_(all, rng), 3);
+  EXPECT_EQ(all.to_vector<float>(), (std::vector<float>{2, 1, 4, 3, 6, 5}));
+
+  // One draw per image whether mirrored or not: the same state gives the same flips, and the
+  // generator ends in the same place however many were mirrored.
+  Tensor a = nabla::randn({64, 28, 28}), b = a.clone();
+  std::mt19937_64 ra(3), rb(3);
+  data::RandomHorizontalFlip{}.apply_(a, ra);
+  data::RandomHorizontalFlip{}.apply_(b, rb);
+  EXPECT_EQ(a.to_vector<float>(), b.to_vector<float>());
+  std::mt19937_64 rc(3);
+  rc.discard(64);
+  EXPECT_EQ(ra(), rc());
+}
+
+TEST(RandomHorizontalFlip, Errors) {
+  std::mt19937_64 rng(0);
+  Tensor x = nabla::tensor(std::vector<float>{1, 2, 3, 4}, {2, 2});
+  const std::string p = error_of([&] { data::RandomHorizontalFlip{1.5}.apply_(x, rng); });
+  EXPECT_NE(p.find("RandomHorizontalFlip::apply_"), std::string::npos) << p;
+  EXPECT_NE(p.find("p = 1.5"), std::string::npos) << p;
+  EXPECT_NE(p.find("[0, 1]"), std::string::npos) << p;
+  const std::string nan = error_of([&] { data::RandomHorizontalFlip{std::nan("")}.apply_(x, rng); });
+  EXPECT_NE(nan.find("p = nan"), std::string::npos) << nan;
+
+  Tensor ints = nabla::tensor(std::vector<std::int64_t>{1, 2, 3, 4}, {2, 2});
+  const std::string dtype = error_of([&] { data::RandomHorizontalFlip{}.apply_(ints, rng); });
+  EXPECT_NE(dtype.find("int64"), std::string::npos) << dtype;
+
+  Tensor flat = nabla::tensor(std::vector<float>{1, 2, 3}, {3});
+  const std::string dims = error_of([&] { data::RandomHorizontalFlip{}.apply_(flat, rng); });
+  EXPECT_NE(dims.find("[3]"), std::string::npos) << dims;
+  EXPECT_NE(dims.find("[N, ..., W]"), std::string::npos) << dims;
+
+  Tensor strided = nabla::tensor(std::vector<float>{1, 2, 3, 4}, {2, 2}).transpose(0, 1);
+  const std::string view = error_of([&] { data::RandomHorizontalFlip{}.apply_(strided, rng); });
+  EXPECT_NE(view.find("not contiguous"), std::string::npos) << view;
+
+  Tensor leaf = nabla::tensor(std::vector<float>{1, 2, 3, 4}, {2, 2}).requires_grad_();
+  const std::string grad = error_of([&] { data::RandomHorizontalFlip{}.apply_(leaf, rng); });
+  EXPECT_NE(grad.find("require"), std::string::npos) << grad;
+  EXPECT_EQ(leaf.to_vector<float>(), (std::vector<float>{1, 2, 3, 4})) << "nothing changed on error";
 }

@@ -149,6 +149,35 @@ void write_mnist_dir(const fs::path& dir, std::uint32_t train_n, std::uint32_t t
   write_file(dir / "t10k-labels-idx1-ubyte", test.labels);
 }
 
+// Labels 0-3 by the row band of a bright square centred left to right (columns 11-16 of 28, their own
+// mirror image): a left-right flip keeps every label, an upside-down one would not.
+void write_row_labelled_dir(const fs::path& dir, std::uint32_t train_n, std::uint32_t test_n) {
+  fs::create_directories(dir);
+  auto split = [](std::uint32_t n, std::uint32_t seed) {
+    std::mt19937 gen(seed);
+    std::uniform_int_distribution<int> noise(0, 70), jitter(-1, 1), label(0, 3);
+    Split s;
+    s.images = idx_header(0x08, {n, 28, 28});
+    s.labels = idx_header(0x08, {n});
+    std::vector<unsigned char> img(28 * 28);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const int k = label(gen);
+      for (auto& p : img) p = static_cast<unsigned char>(noise(gen));
+      const int top = 2 + 6 * k + jitter(gen);
+      for (int r = top; r < top + 5; ++r)
+        for (int c = 11; c <= 16; ++c) img[r * 28 + c] = 230;
+      s.images.append(reinterpret_cast<const char*>(img.data()), img.size());
+      s.labels += static_cast<char>(k);
+    }
+    return s;
+  };
+  const Split train = split(train_n, 5), test = split(test_n, 6);
+  write_file(dir / "train-images-idx3-ubyte", train.images);
+  write_file(dir / "train-labels-idx1-ubyte", train.labels);
+  write_file(dir / "t10k-images-idx3-ubyte", test.images);
+  write_file(dir / "t10k-labels-idx1-ubyte", test.labels);
+}
+
 // ---- running the tool ----
 
 Child spawn(const std::vector<std::string>& args, const fs::path& logs) {
@@ -378,9 +407,11 @@ Result interrupt_mid_epoch(const std::vector<std::string>& args, const fs::path&
   return wait_for(c);
 }
 
+// Also with a cosine schedule and flips, whose rate and draws must come back mid-epoch.
 TEST_F(TrainCli, SigintWritesACheckpointAndResumesExactly) {
   const fs::path whole = dir_ / "whole.safetensors", ckpt = dir_ / "interrupted.safetensors";
-  const std::vector<std::string> common{"--hidden", "256,128", "--batch", "16", "--dropout", "0.1", "--epochs", "2"};
+  const std::vector<std::string> common{"--hidden", "256,128", "--batch",    "16",     "--dropout", "0.1",
+                                        "--epochs", "2",       "--schedule", "cosine", "--augment", "flip"};
   auto with = [&](std::vector<std::string> more) {
     more.insert(more.begin(), common.begin(), common.end());
     return train_args(medium(), more);
@@ -394,6 +425,9 @@ TEST_F(TrainCli, SigintWritesACheckpointAndResumesExactly) {
   EXPECT_EQ(meta.at("epoch"), "0");
   EXPECT_GT(std::stoll(meta.at("batches_done")), 0) << "stopped mid-epoch";
   EXPECT_LT(std::stoll(meta.at("batches_done")), 188);
+  // 3000 images in batches of 16: 188 steps per epoch, 376 in all; the last step taken was batches_done - 1.
+  const double done = static_cast<double>(std::stoll(meta.at("batches_done")));
+  EXPECT_NEAR(std::stod(meta.at("last_lr")), 0.01 * (1 + std::cos(M_PI * (done - 1) / 376)) / 2, 1e-15);
 
   Result resumed = nabla(with({"--resume", ckpt.string(), "--save", ckpt.string()}));
   ASSERT_EQ(resumed.code, 0) << resumed.err;
@@ -730,6 +764,7 @@ TEST_F(TrainCli, NonsenseOptions) {
       {"--epochs", "abc"},   {"--epochs", "0"},        {"--batch", "-1"},      {"--model", "rnn"},
       {"--hidden", "0,-3"},  {"--hidden", "64,,32"},   {"--optimizer", "lbfgs"}, {"--lr", "0"},
       {"--lr", "nan"},       {"--dropout", "1.5"},     {"--threads", "-2"},    {"--frobnicate"},
+      {"--augment", "rotate"}, {"--schedule", "linear"},
       {"--save", (dir_ / "no-dir" / "x.safetensors").string()},
       {"--metrics", dir_.path.string()},
   };
@@ -739,6 +774,11 @@ TEST_F(TrainCli, NonsenseOptions) {
     EXPECT_FALSE(r.err.empty()) << c[0];
     EXPECT_EQ(r.out.find("epoch 1/"), std::string::npos) << c[0];
   }
+  const Result augment = nabla(train_args(tiny(), {"--augment", "rotate"}));
+  EXPECT_NE(augment.err.find("--augment: \"rotate\" is not one of none, flip"), std::string::npos) << augment.err;
+  const Result schedule = nabla(train_args(tiny(), {"--schedule", "linear"}));
+  EXPECT_NE(schedule.err.find("--schedule: \"linear\" is not one of constant, cosine"), std::string::npos)
+      << schedule.err;
   EXPECT_EQ(nabla({"train", "extra-positional"}).code, 2);
   EXPECT_EQ(nabla({"eval"}).code, 2) << "--checkpoint is required";
 }
@@ -862,6 +902,125 @@ TEST_F(TrainCli, InputsAreStandardisedWithTheTrainingSetsStatistics) {
   expect_rejected(r, (flat / "train-images-idx3-ubyte").string());
   EXPECT_NE(r.err.find("--raw-pixels"), std::string::npos) << r.err;
   EXPECT_EQ(nabla(train_args(flat, {"--epochs", "1", "--raw-pixels", "--hidden", "8"})).code, 0);
+}
+
+// ---- augmentation and schedules ----
+
+// --augment flip mirrors training images left to right; the synthetic labels here are the column of a
+// bright square, so mirrored training images teach the wrong column and test accuracy (test images
+// are never flipped) falls well below that of the same run without flips.
+TEST_F(TrainCli, AugmentFlipMirrorsTrainingImagesAndResumesExactly) {
+  auto with = [&](const std::string& epochs, std::vector<std::string> more) {
+    const std::vector<std::string> common{"--hidden", "64", "--batch", "32", "--epochs", epochs};
+    more.insert(more.begin(), common.begin(), common.end());
+    return train_args(small(), more);
+  };
+  const fs::path none = dir_ / "none.safetensors", flip = dir_ / "flip.safetensors";
+  Result r = nabla(with("6", {"--save", none.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto plain = epoch_lines(r.out);
+  r = nabla(with("6", {"--augment", "flip", "--save", flip.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto flipped = epoch_lines(r.out);
+  ASSERT_EQ(plain.size(), 6u);
+  ASSERT_EQ(flipped.size(), 6u);
+  EXPECT_GT(plain.back().test_acc, 0.9) << r.out;
+  EXPECT_LT(flipped.back().test_acc, plain.back().test_acc - 0.15) << r.out;
+  EXPECT_EQ(nabla::io::load_safetensors(none.string()).metadata.at("augment"), "none") << "the default";
+  EXPECT_EQ(nabla::io::load_safetensors(flip.string()).metadata.at("augment"), "flip");
+
+  // Labels by row alone: mirrored left to right, every training image keeps its label, so flips cost
+  // nothing (an upside-down flip would swap the bands); both the MLP's flat and the CNN's [N, 1, 28, 28]
+  // batches are mirrored as rows.
+  const fs::path rows = dir_ / "rows";
+  write_row_labelled_dir(rows, 512, 128);
+  for (const std::vector<std::string>& model :
+       {std::vector<std::string>{"--hidden", "64", "--epochs", "6"}, {"--model", "cnn", "--epochs", "3"}}) {
+    std::vector<std::string> args{"--batch", "32", "--augment", "flip"};
+    args.insert(args.end(), model.begin(), model.end());
+    r = nabla(train_args(rows, args));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto lines = epoch_lines(r.out);
+    ASSERT_FALSE(lines.empty()) << r.out;
+    EXPECT_GT(lines.back().test_acc, 0.95) << model[0] << "\n" << r.out;
+  }
+
+  // The flips are drawn per (seed, epoch, batch): resuming repeats the uninterrupted run exactly.
+  const fs::path parts = dir_ / "parts.safetensors";
+  r = nabla(with("2", {"--augment", "flip", "--save", parts.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = nabla(with("6", {"--augment", "flip", "--resume", parts.string(), "--save", parts.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(epoch_lines(r.out).size(), 4u) << r.out;
+  expect_same_checkpoint(flip, parts);
+
+  // Resuming with other augmentation is refused, naming both and the fix.
+  r = nabla(with("7", {"--resume", flip.string()}));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("trained with --augment flip, this run asks for --augment none; resume with --augment flip"),
+            std::string::npos)
+      << r.err;
+  // A checkpoint from before --augment (no such key) was trained without it.
+  auto file = nabla::io::load_safetensors(none.string());
+  file.metadata.erase("augment");
+  const fs::path old = dir_ / "old.safetensors";
+  nabla::io::save_safetensors(old.string(), file.tensors, file.metadata);
+  r = nabla(with("7", {"--augment", "flip", "--resume", old.string()}));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("trained with --augment none"), std::string::npos) << r.err;
+  r = nabla(with("7", {"--resume", old.string()}));
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// --schedule cosine anneals the rate from --lr to 0 over the run: the default for the CNN, opt-in for
+// the MLP; a cosine run resumes only with the --epochs it was planned for.
+TEST_F(TrainCli, CosineScheduleIsTheCnnsDefaultAndSpansTheRun) {
+  const fs::path cnn = dir_ / "cnn.safetensors", constant = dir_ / "constant.safetensors";
+  Result r = nabla(train_args(tiny(), {"--model", "cnn", "--epochs", "1", "--batch", "32", "--save", cnn.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto meta = nabla::io::load_safetensors(cnn.string()).metadata;
+  EXPECT_EQ(meta.at("schedule"), "cosine");
+  EXPECT_EQ(meta.at("augment"), "none");
+  EXPECT_EQ(meta.at("lr"), "0.01") << "the rate it anneals from";
+  r = nabla(train_args(tiny(), {"--model", "cnn", "--epochs", "1", "--batch", "32", "--schedule", "constant", "--save",
+                                constant.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto a = nabla::io::load_safetensors(cnn.string()), b = nabla::io::load_safetensors(constant.string());
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  ASSERT_EQ(a.tensors[0].first, b.tensors[0].first);
+  EXPECT_FALSE(bytes_of(a.tensors[0].second) == bytes_of(b.tensors[0].second)) << "the schedule changes the steps";
+
+  const fs::path mlp = dir_ / "mlp.safetensors";
+  auto with = [&](const std::string& epochs, std::vector<std::string> more) {
+    const std::vector<std::string> common{"--hidden", "32", "--batch", "32", "--epochs", epochs};
+    more.insert(more.begin(), common.begin(), common.end());
+    return train_args(small(), more);
+  };
+  r = nabla(with("2", {"--save", mlp.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nabla::io::load_safetensors(mlp.string()).metadata.at("schedule"), "constant") << "the MLP's default";
+  EXPECT_EQ(nabla::io::load_safetensors(mlp.string()).metadata.at("last_lr"), "0.01");
+  r = nabla(with("3", {"--schedule", "cosine", "--resume", mlp.string()}));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("trained with --schedule constant, this run asks for --schedule cosine"), std::string::npos)
+      << r.err;
+
+  r = nabla(with("2", {"--schedule", "cosine", "--save", mlp.string()}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  // 512 images in batches of 32: 16 steps per epoch, 32 in all; the last, step 31, at 0.01 (1 + cos(31π/32)) / 2.
+  EXPECT_NEAR(std::stod(nabla::io::load_safetensors(mlp.string()).metadata.at("last_lr")),
+              0.01 * (1 + std::cos(M_PI * 31 / 32)) / 2, 1e-15);
+  r = nabla(with("2", {"--schedule", "cosine", "--lr", "0.02", "--resume", mlp.string()}));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("run of --lr 0.01 with --schedule cosine"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("resume with --lr 0.01"), std::string::npos) << r.err;
+  r = nabla(with("4", {"--schedule", "cosine", "--resume", mlp.string()}));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find("run of --epochs 2 with --schedule cosine"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("resume with --epochs 2"), std::string::npos) << r.err;
+  r = nabla(with("2", {"--schedule", "cosine", "--resume", mlp.string()}));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(epoch_lines(r.out).empty()) << "both epochs were done:\n" << r.out;
 }
 
 // ---- eval ----

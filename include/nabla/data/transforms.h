@@ -1,5 +1,8 @@
 #pragma once
-/// Input transforms applied to a whole data set before training.
+/// Input transforms: standardisation, applied to a whole data set before training, and random
+/// flips, applied to each training batch.
+#include <random>
+
 #include <nabla/core/tensor.h>
 
 namespace nabla::data {
@@ -29,6 +32,24 @@ struct Standardize {
   void check(DType dtype, const char* op = "Standardize") const;
   /// True for the identity (mean 0, std 1).
   bool is_identity() const { return mean == 0.0 && std == 1.0; }
+};
+
+/// Random horizontal flips, the usual augmentation for pictures whose mirror image shows the same
+/// class (Fashion-MNIST's garments and shoes; not digits or text): each image of a batch is mirrored
+/// left to right with probability p, a fresh choice every time the image is drawn. Training sees
+/// more varied images and overfits less; evaluation uses the images as they are.
+struct RandomHorizontalFlip {
+  double p = 0.5;  ///< probability that an image is mirrored
+
+  /// Mirrors in place each image of `batch`, a contiguous float32 or float64 tensor [N, ..., W]
+  /// whose first dim indexes the images and whose last dim is their width (rows of W values; view a
+  /// flat [N, rows*cols] batch as [N, rows, cols] first, or each image is reversed whole, i.e. turned
+  /// upside down as well),
+  /// with probability p, one draw from `rng` per image (whether it is mirrored or not): the same
+  /// generator state flips the same images, so a seeded run can be repeated or resumed. Returns how
+  /// many images were mirrored. Throws nabla::Error for p outside [0, 1], an integer, non-contiguous
+  /// or gradient-requiring tensor, or one of fewer than 2 dims.
+  std::int64_t apply_(Tensor& batch, std::mt19937_64& rng) const;
 };
 
 }  // namespace nabla::data
