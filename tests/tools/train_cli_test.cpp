@@ -906,9 +906,10 @@ TEST_F(TrainCli, InputsAreStandardisedWithTheTrainingSetsStatistics) {
 
 // ---- augmentation and schedules ----
 
-// --augment flip mirrors training images left to right; the synthetic labels here are the column of a
-// bright square, so mirrored training images teach the wrong column and test accuracy (test images
-// are never flipped) falls well below that of the same run without flips.
+// --augment flip mirrors training images left to right. The synthetic labels here are the position of
+// a bright square in a grid of 2 rows and 5 columns, so a mirrored image of column 0 or 1 looks like
+// column 4 or 3: training on mirrored images teaches wrong labels and test accuracy (test images are
+// never flipped) falls well below that of the same run without flips.
 TEST_F(TrainCli, AugmentFlipMirrorsTrainingImagesAndResumesExactly) {
   auto with = [&](const std::string& epochs, std::vector<std::string> more) {
     const std::vector<std::string> common{"--hidden", "64", "--batch", "32", "--epochs", epochs};
@@ -928,6 +929,17 @@ TEST_F(TrainCli, AugmentFlipMirrorsTrainingImagesAndResumesExactly) {
   EXPECT_LT(flipped.back().test_acc, plain.back().test_acc - 0.15) << r.out;
   EXPECT_EQ(nabla::io::load_safetensors(none.string()).metadata.at("augment"), "none") << "the default";
   EXPECT_EQ(nabla::io::load_safetensors(flip.string()).metadata.at("augment"), "flip");
+
+  // The CNN's [N, 1, 28, 28] batches are flipped too: its parameters after one epoch differ with flips.
+  const fs::path cnn_plain = dir_ / "cnn-plain.safetensors", cnn_flip = dir_ / "cnn-flip.safetensors";
+  for (const auto& [path, augment] : {std::pair{cnn_plain, "none"}, {cnn_flip, "flip"}}) {
+    r = nabla(train_args(tiny(), {"--model", "cnn", "--epochs", "1", "--batch", "32", "--augment", augment, "--save",
+                                  path.string()}));
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  const auto cp = nabla::io::load_safetensors(cnn_plain.string()), cf = nabla::io::load_safetensors(cnn_flip.string());
+  ASSERT_EQ(cp.tensors[0].first, cf.tensors[0].first);
+  EXPECT_FALSE(bytes_of(cp.tensors[0].second) == bytes_of(cf.tensors[0].second)) << cp.tensors[0].first;
 
   // Labels by row alone: mirrored left to right, every training image keeps its label, so flips cost
   // nothing (an upside-down flip would swap the bands); both the MLP's flat and the CNN's [N, 1, 28, 28]
@@ -1002,7 +1014,9 @@ TEST_F(TrainCli, CosineScheduleIsTheCnnsDefaultAndSpansTheRun) {
   EXPECT_EQ(nabla::io::load_safetensors(mlp.string()).metadata.at("last_lr"), "0.01");
   r = nabla(with("3", {"--schedule", "cosine", "--resume", mlp.string()}));
   EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_NE(r.err.find("trained with --schedule constant, this run asks for --schedule cosine"), std::string::npos)
+  EXPECT_NE(r.err.find("trained with --schedule constant, this run asks for --schedule cosine; resume with --schedule "
+                       "constant"),
+            std::string::npos)
       << r.err;
 
   r = nabla(with("2", {"--schedule", "cosine", "--save", mlp.string()}));

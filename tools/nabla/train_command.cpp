@@ -185,9 +185,11 @@ Position load_checkpoint(const std::string& path, const ModelSpec& spec, const T
         {"schedule", "constant", schedule_for(a)}}) {
     const auto saved = m.find(option);
     const std::string trained = saved == m.end() ? was_default : saved->second;
+    const bool implied = std::string(option) == "schedule" && a.schedule.empty();  // not given: the model's default
     if (trained != value)
-      throw Error(fmt::format("{}: checkpoint was trained with --{} {}, this run asks for --{} {}; resume with --{} {}",
-                              path, option, trained, option, value, option, trained));
+      throw Error(fmt::format("{}: checkpoint was trained with --{} {}, this run asks for --{} {}{}; resume with --{} {}",
+                              path, option, trained, option, value, implied ? fmt::format(" (the {}'s default)", a.model) : "",
+                              option, trained));
   }
   // A cosine schedule spans the whole run from --lr: a run of other length or rate would have had
   // other rates all along.
