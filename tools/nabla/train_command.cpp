@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
-#include <tuple>
 #include <random>
 #include <thread>
 
@@ -174,22 +173,27 @@ Position load_checkpoint(const std::string& path, const ModelSpec& spec, const T
     throw Error(fmt::format("{}: checkpoint was trained on {}, this run on {}; {}", path, inputs(saved.input),
                             inputs(spec.input), hint));
   }
-  for (const auto& [key, value] : {std::pair<const char*, std::string>{"optimizer", a.optimizer},
-                                   {"batch", std::to_string(a.batch)}, {"seed", std::to_string(a.seed)}})
-    if (need(m, key, path) != value)
-      throw Error(fmt::format("{}: checkpoint was trained with {} {}, this run asks for {}", path, key, m.at(key), value));
-  // Checkpoints from before --augment and --schedule existed were trained without augmentation, at a
-  // constant rate.
-  for (const auto& [option, was_default, value] :
-       {std::tuple<const char*, const char*, std::string>{"augment", "none", a.augment},
-        {"schedule", "constant", schedule_for(a)}}) {
-    const auto saved = m.find(option);
-    const std::string trained = saved == m.end() ? was_default : saved->second;
-    const bool implied = std::string(option) == "schedule" && a.schedule.empty();  // not given: the model's default
-    if (trained != value)
+  // Settings a resumed run must share with the first. Checkpoints from before --augment and
+  // --schedule existed lack those keys: they were trained without augmentation, at a constant rate.
+  struct Setting {
+    const char* option;
+    std::string value;       // this run's
+    const char* if_missing;  // what a checkpoint without the key means; nullptr: the key is required
+    std::string note;        // said after this run's value
+  };
+  const std::string implied = a.schedule.empty() ? fmt::format(" (the {}'s default)", a.model) : "";
+  for (const Setting& s : {Setting{"optimizer", a.optimizer, nullptr, ""},
+                           Setting{"batch", std::to_string(a.batch), nullptr, ""},
+                           Setting{"seed", std::to_string(a.seed), nullptr, ""},
+                           Setting{"augment", a.augment, "none", ""},
+                           Setting{"schedule", schedule_for(a), "constant", implied}}) {
+    const auto saved = m.find(s.option);
+    const std::string trained = saved != m.end() ? saved->second
+                                : s.if_missing   ? s.if_missing
+                                                 : need(m, s.option, path);  // throws: not a training checkpoint
+    if (trained != s.value)
       throw Error(fmt::format("{}: checkpoint was trained with --{} {}, this run asks for --{} {}{}; resume with --{} {}",
-                              path, option, trained, option, value, implied ? fmt::format(" (the {}'s default)", a.model) : "",
-                              option, trained));
+                              path, s.option, trained, s.option, s.value, s.note, s.option, trained));
   }
   // A cosine schedule spans the whole run from --lr: a run of other length or rate would have had
   // other rates all along.
